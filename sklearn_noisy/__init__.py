@@ -1,0 +1,12 @@
+"""sklearn-noisy: learning with noisy labels, the scikit-learn way.
+
+``DMIClassifier`` trains a network with the noise-robust loss L_DMI
+(Xu et al., NeurIPS 2019); the noise helpers corrupt labels with a known
+transition matrix for experiments.
+"""
+
+from ._dmi_classifier import DMIClassifier
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["DMIClassifier", "__version__"]

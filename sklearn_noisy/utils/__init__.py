@@ -1,0 +1,1 @@
+"""Private helpers: validation, seeding, fast batching, building skorch nets."""

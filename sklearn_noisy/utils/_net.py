@@ -1,0 +1,175 @@
+"""Building and seeding skorch nets; shared by the estimators."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+
+import numpy as np
+import torch
+
+from .._core.modules import MLP, SmallCNN
+
+# Double-underscore parameters that the estimators route to skorch, as skorch
+# itself does (``module__hidden_units=(64,)``, ``optimizer__weight_decay=1e-4``).
+ROUTED_PREFIXES = ("module__", "optimizer__")
+
+
+class RoutedParamsMixin:
+    """get_params/set_params that carry skorch-style routed parameters.
+
+    ``BaseEstimator`` only knows the arguments named in ``__init__``; skorch's
+    vocabulary adds ``module__*`` and ``optimizer__*``, which the estimators
+    accept as keyword arguments and store as attributes. This mixin lists them
+    in ``get_params`` (so ``clone`` and ``GridSearchCV`` keep them) and sets
+    them in ``set_params`` (so a grid can tune the architecture).
+    """
+
+    def _routed_params(self):
+        return dict(getattr(self, "_routed", {}))
+
+    def get_params(self, deep=True):
+        """Get parameters, including routed ``module__*``/``optimizer__*`` ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored for routed parameters; passed to ``BaseEstimator``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including routed ``module__*``/``optimizer__*`` ones.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            The estimator.
+        """
+        routed = {
+            k: params.pop(k) for k in list(params) if k.startswith(ROUTED_PREFIXES)
+        }
+        self._routed = {**self._routed_params(), **routed}
+        if params:
+            super().set_params(**params)
+        return self
+
+
+def routed_kwargs(estimator, prefix):
+    """Return ``{name: value}`` of the estimator's ``prefix__name`` parameters."""
+    return {
+        k[len(prefix) + 2 :]: v
+        for k, v in estimator._routed_params().items()
+        if k.startswith(prefix + "__")
+    }
+
+
+def check_routed_params(estimator):
+    """Raise for keyword arguments that are not routed to skorch."""
+    unknown = sorted(
+        k for k in estimator._routed_params() if not k.startswith(ROUTED_PREFIXES)
+    )
+    if unknown:
+        raise TypeError(
+            f"{type(estimator).__name__} got unexpected parameters {unknown}; only "
+            f"{', '.join(p + '<name>' for p in ROUTED_PREFIXES)} are routed."
+        )
+
+
+def resolve_module(estimator, X):
+    """Return the module class and the data-derived arguments it accepts.
+
+    ``module=None`` picks :class:`MLP` for 2-D ``X`` and :class:`SmallCNN` for
+    4-D ``X`` (``(n_samples, channels, height, width)``). The default modules
+    get ``n_features`` / ``in_channels`` and ``n_classes`` from the data; a
+    user module gets whichever of those its signature names.
+    """
+    name = type(estimator).__name__
+    module = estimator.module
+    if module is None:
+        if X.ndim == 2:
+            module = MLP
+        elif X.ndim == 4:
+            module = SmallCNN
+        else:
+            raise ValueError(
+                f"{name} with module=None expects 2-D X (n_samples, n_features) "
+                f"for its MLP or 4-D X (n_samples, channels, height, width) for "
+                f"its SmallCNN; got X of shape {X.shape}. Reshape X, e.g. "
+                f"X.reshape(len(X), -1) or X[:, None], or pass your own module."
+            )
+    if not callable(module) or isinstance(module, torch.nn.Module):
+        raise TypeError(
+            f"The 'module' parameter of {name} must be a torch.nn.Module class (or "
+            f"a callable returning a fresh module), not an instance; got "
+            f"{module!r}. Pass the class and set its arguments as module__<name>."
+        )
+    if module is MLP and X.ndim != 2:
+        raise ValueError(
+            f"{name}'s module MLP expects 2-D X of shape (n_samples, n_features); "
+            f"got X of shape {X.shape}. Flatten it with X.reshape(len(X), -1) or "
+            f"pass module=SmallCNN for images of shape (n, channels, height, width)."
+        )
+    if module is SmallCNN and X.ndim != 4:
+        raise ValueError(
+            f"{name}'s module SmallCNN expects 4-D X of shape (n_samples, channels, "
+            f"height, width); got X of shape {X.shape}."
+        )
+    try:
+        accepted = set(inspect.signature(module).parameters)
+    except (TypeError, ValueError):
+        accepted = set()
+    derived = {}
+    if X.ndim >= 2 and "n_features" in accepted:
+        derived["n_features"] = X.shape[1]
+    if X.ndim >= 2 and "in_channels" in accepted:
+        derived["in_channels"] = X.shape[1]
+    return module, derived, accepted
+
+
+def module_params(estimator, X, n_classes):
+    """Return ``(module, {module__name: value})`` for the skorch net."""
+    module, derived, accepted = resolve_module(estimator, X)
+    if "n_classes" in accepted:
+        derived["n_classes"] = n_classes
+    derived.update(routed_kwargs(estimator, "module"))
+    return module, {"module__" + k: v for k, v in derived.items()}
+
+
+def draw_seeds(random_state, n):
+    """Draw ``n`` 31-bit seeds from a numpy ``RandomState``."""
+    return [int(s) for s in random_state.randint(np.iinfo(np.int32).max, size=n)]
+
+
+@contextlib.contextmanager
+def torch_seeded(seed, device):
+    """Seed torch inside the block and restore the global generators after.
+
+    Weight initialisation and dropout use torch's global generator; forking it
+    keeps ``random_state`` the only source of randomness without changing the
+    user's own torch random state.
+    """
+    devices = []
+    if torch.device(device).type == "cuda":
+        index = torch.device(device).index
+        devices = [torch.cuda.current_device() if index is None else index]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def softmax_numpy(logits):
+    """Softmax of a logits tensor as a float64 array whose rows sum to 1."""
+    return torch.softmax(logits.detach().to("cpu", torch.float64), dim=1).numpy()

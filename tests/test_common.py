@@ -1,0 +1,42 @@
+"""scikit-learn's estimator checks over every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_noisy import DMIClassifier
+
+# Fast instances: a small network and few epochs keep the ~50 checks quick.
+ESTIMATORS = [
+    DMIClassifier(
+        max_epochs=5, batch_size=32, module__hidden_units=(32,), random_state=0
+    ),
+]
+
+# The networks' mini-batch losses have no per-sample weights, so non-uniform
+# sample_weight is refused with a ValueError instead of being ignored; the
+# checks below pass non-uniform (or zero) weights and expect them honoured.
+_NO_SAMPLE_WEIGHT = (
+    "non-uniform sample_weight is refused with a ValueError (no per-sample "
+    "weights in the mini-batch losses) rather than silently ignored"
+)
+EXPECTED_FAILED_CHECKS = {
+    "DMIClassifier": {
+        check: _NO_SAMPLE_WEIGHT
+        for check in [
+            "check_classifiers_one_label_sample_weights",
+            "check_sample_weight_equivalence_on_dense_data",
+            "check_sample_weight_equivalence_on_sparse_data",
+            "check_sample_weights_not_overwritten",
+        ]
+    },
+}
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
+)
+def test_estimator_checks(estimator, check):
+    """Check that the estimator passes scikit-learn's estimator checks."""
+    check(estimator)
