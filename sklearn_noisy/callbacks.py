@@ -10,8 +10,9 @@ import torch
 from skorch.callbacks import Callback
 
 from ._core.dmi import dmi_matrix
+from ._core.sei import DynamicsAccumulator
 
-__all__ = ["ValidationDMICheckpoint"]
+__all__ = ["SEIRecorder", "ValidationDMICheckpoint"]
 
 
 class ValidationDMICheckpoint(Callback):
@@ -93,3 +94,71 @@ class ValidationDMICheckpoint(Callback):
         """Restore the best weights."""
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+
+
+class SEIRecorder(Callback):
+    """Record every training sample's training dynamics, SEI included.
+
+    In ``mode="train"`` (the protocol of Li et al., 2026) the statistics come
+    from the forward pass of each training step: train mode, the batch as the
+    optimiser saw it, from epoch 1, keyed by the sample indices that
+    :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` attaches to each
+    batch; recording costs no extra inference. In ``mode="eval"`` the module
+    predicts all training rows in eval mode at each epoch end instead (one
+    extra forward pass per epoch).
+
+    The per-sample sums live on the training device
+    (:class:`~sklearn_noisy._core.sei.DynamicsAccumulator`) and are read as
+    ``recorder.accumulator_`` after training.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of training rows.
+    n_classes : int
+        Number of network outputs.
+    mode : {"train", "eval"}, default="train"
+        Where the statistics come from (see above).
+    X : tensor, ndarray or CSR matrix, default=None
+        The training inputs; needed for ``mode="eval"`` only.
+    y : torch.Tensor of shape (n_samples,), default=None
+        The encoded training labels; needed for ``mode="eval"`` only.
+    trajectory : bool, default=False
+        Also keep the per-epoch signed entropy (float16).
+    """
+
+    def __init__(
+        self, n_samples, n_classes, mode="train", X=None, y=None, trajectory=False
+    ):
+        self.n_samples = n_samples
+        self.n_classes = n_classes
+        self.mode = mode
+        self.X = X
+        self.y = y
+        self.trajectory = trajectory
+
+    def on_train_begin(self, net, **kwargs):
+        """Start empty sums on the training device."""
+        self.accumulator_ = DynamicsAccumulator(
+            self.n_samples, self.n_classes, net.device, trajectory=self.trajectory
+        )
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        """Add the batch's statistics (train mode only)."""
+        if not training or self.mode != "train":
+            return
+        index = getattr(batch, "index", None)
+        if index is None:
+            raise TypeError(
+                "SEIRecorder(mode='train') needs batches that carry their sample "
+                "indices: use iterator_train=InMemoryBatchIterator."
+            )
+        self.accumulator_.add(index, y_pred, batch[1])
+
+    def on_epoch_end(self, net, **kwargs):
+        """Score all rows in eval mode (eval mode only) and close the epoch."""
+        if self.mode == "eval":
+            logits = net.forward(self.X, training=False, device=net.device)
+            index = torch.arange(self.n_samples, device=logits.device)
+            self.accumulator_.add(index, logits, self.y)
+        self.accumulator_.end_epoch()

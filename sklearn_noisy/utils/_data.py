@@ -105,7 +105,11 @@ class InMemoryBatchIterator:
         if sp.issparse(data):
             rows = data[index.cpu().numpy()].toarray()
             return torch.from_numpy(rows).to(self.device, non_blocking=True)
-        return data[index.to(data.device)].to(self.device, non_blocking=True)
+        # index_select rather than data[index]: same rows, but advanced
+        # indexing costs about 13 us per 128 x 64 batch on CPU, index_select 3
+        # (benchmarks/speed.py, issue 2).
+        rows = torch.index_select(data, 0, index.to(data.device))
+        return rows.to(self.device, non_blocking=True)
 
     def __iter__(self):
         if self.shuffle:

@@ -1,0 +1,573 @@
+"""MislabelDetector: every training sample's SEI from one training run."""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNetClassifier
+
+from ._core.sei import DynamicsAccumulator
+from ._core.thresholds import count_offset, mixture_offset, offset_for_count
+from .callbacks import SEIRecorder
+from .utils._data import InMemoryBatchIterator, to_tensor_2d_or_nd
+from .utils._net import (
+    RoutedParamsMixin,
+    check_routed_params,
+    draw_seeds,
+    module_params,
+    routed_kwargs,
+    torch_seeded,
+)
+from .utils._rows import TrainingRowIndex
+from .utils._validation import check_classification_data, validate_data
+
+_PREDICT_BATCH_SIZE = 1024
+_SIGNED_METHODS = ("sei", "aum")
+# The rule that "auto" stands for; chosen by F1 on benchmarks/detection.py.
+_AUTO_CONTAMINATION = "mixture"
+
+
+def _scores_from_means(means):
+    """Orient every statistic so that lower means more likely mislabeled."""
+    return {
+        "sei": means["sei"],
+        "aum": means["aum"],
+        "loss": -means["loss"],
+        "confidence": means["confidence"],
+    }
+
+
+class MislabelDetector(RoutedParamsMixin, BaseEstimator):
+    """Find likely mislabeled training samples from one training run.
+
+    The detector trains a classifier on ``(X, y)`` once and records, for every
+    training sample at every epoch, the signed entropy of its prediction:
+    ``+H(p)`` when the prediction agrees with the given label, ``-H(p)`` when
+    not. Its mean over training is the signed entropy integral (SEI, Li et
+    al., 2026): the lower, the more likely the sample is mislabeled. The same
+    run also yields the AUM margin, the mean loss and the mean confidence of
+    the given label (``method``). Scores exist for training samples only.
+
+    It follows the outlier-detector vocabulary of
+    :class:`~sklearn.neighbors.LocalOutlierFactor`: ``fit(X, y)``,
+    ``fit_predict(X, y)`` (-1 suspected, +1 kept), ``score_samples``,
+    ``decision_function``, ``offset_``, ``contamination``; and imbalanced-learn's
+    ``fit_resample(X, y)``, which returns the kept rows.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or None, default=None
+        The network, as a class returning logits; its arguments route as
+        ``module__<name>=value``. None uses an MLP for 2-D ``X`` and a small
+        CNN for 4-D ``X`` (``(n_samples, channels, height, width)``).
+    estimator : scikit-learn classifier or None, default=None
+        Record training dynamics of a scikit-learn classifier instead of a
+        network: one with ``staged_predict_proba`` (gradient boosting: the
+        statistics are averaged over the boosting stages) or with
+        ``partial_fit`` and ``predict_proba`` (``SGDClassifier(loss="log_loss")``,
+        ``MLPClassifier``: averaged over ``max_epochs`` passes). Cloned at fit.
+        Mutually exclusive with ``module``.
+    method : {"sei", "aum", "loss", "confidence"}, default="sei"
+        The per-sample score. "sei": mean signed entropy (the paper); "aum":
+        mean logit margin of the given label (Pleiss et al., 2020); "loss":
+        minus the mean cross-entropy; "confidence": mean probability of the
+        given label. SEI ranks best under class-dependent (pair) noise; on
+        binary data where the network becomes confidently wrong, "loss" ranks
+        better (see the user guide).
+    contamination : "auto", "mixture", "sign", "count", "threshold_samples" or \
+            float, default="auto"
+        Which samples ``fit_predict`` flags. A float in (0, 0.5] flags that
+        share of lowest scores. "sign": scores below 0 (``method`` "sei" or
+        "aum"): the samples the network disagreed with on average. "mixture":
+        the cut of a two-component Gaussian mixture on the scores. "count":
+        as many as confident learning counts from the mean probabilities.
+        "threshold_samples": the paper's rule, which trains two more runs in
+        which disjoint sets of ``n_samples / (n_classes + 1)`` samples get a
+        fake extra class, and cuts at the mean score of those known-mislabeled
+        samples (three times the training). "auto" is "mixture", the best by
+        F1 on the detection benchmark.
+    max_epochs : int, default=30
+        Training epochs (or partial-fit passes).
+    lr : float, default=1e-3
+        Learning rate of the network.
+    batch_size : int, default=128
+        Rows per mini-batch; the last, incomplete batch is kept so that every
+        sample is recorded in every epoch.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
+        Optimizer; its arguments route as ``optimizer__<name>=value``.
+    record : {"train", "eval"}, default="train"
+        "train": record from the forward pass of each training step (the
+        paper's protocol, no extra cost); "eval": predict all training rows in
+        eval mode at each epoch end (one more forward pass per epoch).
+    record_trajectory : bool, default=False
+        Keep the per-epoch signed entropy of every sample in ``trajectory_``.
+    device : str, default="cpu"
+        Torch device, e.g. "cuda".
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (copied at ``fit``).
+    verbose : int, default=0
+        skorch's verbosity.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, shuffling and threshold samples. Same int,
+        same scores on CPU.
+    **kwargs : dict
+        ``module__<name>`` and ``optimizer__<name>`` parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features (the second dimension of ``X``).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` had string column names.
+    train_scores_ : ndarray of shape (n_samples,)
+        Score of each training sample, in training order: the lower, the more
+        likely mislabeled.
+    method_scores_ : dict of str to ndarray of shape (n_samples,)
+        The scores of every ``method`` from the same run(s).
+    train_proba_ : ndarray of shape (n_samples, n_classes)
+        Mean predicted probabilities over training, per training sample.
+    offset_ : float
+        Samples with ``train_scores_ < offset_`` are flagged.
+    label_issues_ : ndarray of int
+        Indices of the flagged training samples, most suspicious first.
+    trajectory_ : ndarray of shape (n_samples, n_epochs) or None
+        Per-epoch signed entropy (float16) when ``record_trajectory=True``.
+    net_ : skorch.NeuralNetClassifier or None
+        The trained net (the last run's); None with ``estimator``.
+    estimator_ : scikit-learn classifier or None
+        The trained clone of ``estimator``.
+
+    See Also
+    --------
+    DMIClassifier : Train a classifier that is robust to the noise instead.
+    CleanLabelClassifier : Train any classifier on the samples this keeps.
+
+    Notes
+    -----
+    For a sample with softmax output ``p`` and given label ``y`` at epoch
+    ``t``, ``s_t = sign(p_y - max_{k != y} p_k) * H(p)`` (ties count as +1,
+    natural log) and SEI is the mean of ``s_t`` over epochs (Li et al., 2026,
+    Eq. 3). Signed entropy is near 0 for a confidently wrong prediction, so
+    where a network memorises wrong labels confidently, SEI can rank them
+    behind merely ambiguous samples; "loss" does not have that blind spot.
+
+    References
+    ----------
+    .. [1] Li et al. "On Revisiting Entropy for Identifying Mislabeled Images."
+       ICML 2026. arXiv:2605.31090.
+    .. [2] G. Pleiss, T. Zhang, E. Elenberg, K. Q. Weinberger. "Identifying
+       Mislabeled Data using the Area Under the Margin Ranking." NeurIPS 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_noisy import MislabelDetector
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_noisy = y.copy()
+    >>> y_noisy[:20] = (y[:20] + 1) % 10
+    >>> det = MislabelDetector(max_epochs=10, random_state=0).fit(X / 16, y_noisy)
+    >>> scores = det.score_samples(X / 16)
+    >>> bool(scores[:20].mean() < scores[20:].mean())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "module": [callable, None],
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "method": [StrOptions({"sei", "aum", "loss", "confidence"})],
+        "contamination": [
+            StrOptions({"auto", "mixture", "sign", "count", "threshold_samples"}),
+            Interval(Real, 0, 0.5, closed="right"),
+        ],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [callable],
+        "record": [StrOptions({"train", "eval"})],
+        "record_trajectory": ["boolean"],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        estimator=None,
+        method="sei",
+        contamination="auto",
+        max_epochs=30,
+        lr=1e-3,
+        batch_size=128,
+        optimizer=torch.optim.Adam,
+        record="train",
+        record_trajectory=False,
+        device="cpu",
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+        **kwargs,
+    ):
+        self.module = module
+        self.estimator = estimator
+        self.method = method
+        self.contamination = contamination
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.record = record
+        self.record_trajectory = record_trajectory
+        self.device = device
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+        self._routed = kwargs
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Train once and score every training sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, channels, height, width)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Given labels, of any type; some may be wrong.
+
+        Returns
+        -------
+        self : MislabelDetector
+            The fitted detector.
+        """
+        check_routed_params(self)
+        self._check_options()
+        X, y_enc = check_classification_data(self, X, y)
+        self._check_class_sizes(y_enc)
+        n_classes = len(self.classes_)
+        rng = check_random_state(self.random_state)
+        if self.contamination == "threshold_samples":
+            means, proba, trajectory, threshold = self._threshold_sample_runs(
+                X, y_enc, n_classes, rng
+            )
+        else:
+            acc = self._record(X, y_enc, n_classes, draw_seeds(rng, 1)[0])
+            means, proba, trajectory = acc.means(), acc.mean_proba(), acc.trajectory()
+            threshold = None
+        self.method_scores_ = _scores_from_means(means)
+        self.train_scores_ = self.method_scores_[self.method]
+        self.train_proba_ = proba
+        self.trajectory_ = trajectory
+        self.offset_ = self._offset(self.train_scores_, proba, y_enc, threshold)
+        flagged = np.flatnonzero(self.train_scores_ < self.offset_)
+        self.label_issues_ = flagged[
+            np.argsort(self.train_scores_[flagged], kind="stable")
+        ]
+        self._rows = TrainingRowIndex(X)
+        self._group_scores = self._rows.group_means(self.train_scores_)
+        return self
+
+    def _check_options(self):
+        name = type(self).__name__
+        if self.estimator is not None and self.module is not None:
+            raise ValueError(
+                f"{name} takes either module (a torch network) or estimator (a "
+                f"scikit-learn classifier), not both; got module={self.module!r} "
+                f"and estimator={self.estimator!r}."
+            )
+        if self.contamination == "sign" and self.method not in _SIGNED_METHODS:
+            raise ValueError(
+                f"contamination='sign' of {name} needs a signed score, method in "
+                f"{list(_SIGNED_METHODS)}; got method={self.method!r}. Use "
+                f"contamination='mixture' or a float."
+            )
+
+    def _check_class_sizes(self, y_enc):
+        counts = np.bincount(y_enc, minlength=len(self.classes_))
+        if counts.min() < 2:
+            rare = self.classes_[counts < 2].tolist()
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples of every class "
+                f"in y; class(es) {rare} have 1. A single sample's label cannot "
+                f"be judged against its class: drop or merge those classes."
+            )
+
+    def _record(self, X, y_enc, n_outputs, seed):
+        """Train one run on ``(X, y_enc)`` and return its accumulator."""
+        if self.estimator is not None:
+            return self._record_sklearn(X, y_enc, n_outputs, seed)
+        return self._record_torch(X, y_enc, n_outputs, seed)
+
+    def _record_torch(self, X, y_enc, n_outputs, seed):
+        torch_seed, shuffle_seed = draw_seeds(np.random.RandomState(seed), 2)
+        module, module_kwargs = module_params(self, X, n_outputs)
+        X_t = to_tensor_2d_or_nd(X, self.device)
+        y_t = torch.as_tensor(y_enc, device=self.device)
+        recorder = SEIRecorder(
+            len(y_enc),
+            n_outputs,
+            mode=self.record,
+            X=X_t,
+            y=y_t,
+            trajectory=self.record_trajectory,
+        )
+        self.net_ = NeuralNetClassifier(
+            module,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=InMemoryBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__drop_last=False,
+            iterator_train__seed=shuffle_seed,
+            iterator_train__device=self.device,
+            iterator_valid=InMemoryBatchIterator,
+            iterator_valid__batch_size=max(self.batch_size, _PREDICT_BATCH_SIZE),
+            iterator_valid__device=self.device,
+            train_split=None,
+            classes=list(range(n_outputs)),
+            callbacks=[*copy.deepcopy(self.callbacks or []), ("sei", recorder)],
+            predict_nonlinearity=None,
+            device=self.device,
+            verbose=self.verbose,
+            **module_kwargs,
+            **{
+                "optimizer__" + k: v
+                for k, v in routed_kwargs(self, "optimizer").items()
+            },
+        )
+        self.estimator_ = None
+        with torch_seeded(torch_seed, self.device):
+            self.net_.fit(X_t, y_t)
+        return recorder.accumulator_
+
+    def _record_sklearn(self, X, y_enc, n_outputs, seed):
+        est = clone(self.estimator)
+        if (
+            "random_state" in est.get_params()
+            and est.get_params()["random_state"] is None
+        ):
+            est.set_params(random_state=seed)
+        acc = DynamicsAccumulator(
+            len(y_enc), n_outputs, trajectory=self.record_trajectory
+        )
+        index = torch.arange(len(y_enc))
+        target = torch.as_tensor(y_enc)
+
+        def add(proba):
+            full = np.zeros((len(y_enc), n_outputs))
+            full[:, est.classes_.astype(int)] = proba
+            logits = torch.log(torch.as_tensor(full).clamp(min=1e-12))
+            acc.add(index, logits, target)
+            acc.end_epoch()
+
+        if hasattr(est, "staged_predict_proba"):
+            est.fit(X, y_enc)
+            for proba in est.staged_predict_proba(X):
+                add(proba)
+        elif hasattr(est, "partial_fit"):
+            rng = np.random.RandomState(seed)
+            classes = np.arange(n_outputs)
+            for _ in range(self.max_epochs):
+                order = rng.permutation(len(y_enc))
+                est.partial_fit(X[order], y_enc[order], classes=classes)
+                add(self._sklearn_proba(est, X))
+        else:
+            raise TypeError(
+                f"The estimator of {type(self).__name__} must have "
+                f"staged_predict_proba (e.g. GradientBoostingClassifier) or "
+                f"partial_fit (e.g. SGDClassifier(loss='log_loss')) to yield "
+                f"training dynamics; got {type(est).__name__}."
+            )
+        self.net_ = None
+        self.estimator_ = est
+        return acc
+
+    def _sklearn_proba(self, est, X):
+        try:
+            return est.predict_proba(X)
+        except AttributeError as exc:
+            raise TypeError(
+                f"The estimator of {type(self).__name__} must implement "
+                f"predict_proba; {est!r} does not (for SGDClassifier use "
+                f"loss='log_loss')."
+            ) from exc
+
+    def _threshold_sample_runs(self, X, y_enc, n_classes, rng):
+        """Run the paper's protocol: two runs with disjoint fake-class samples.
+
+        Each run relabels ``n / (n_classes + 1)`` samples to an extra class
+        ``n_classes``; a sample's statistics are averaged over the runs in which
+        it kept its label, and the cut is the mean, over runs, of the threshold
+        samples' mean score.
+        """
+        n = len(y_enc)
+        size = max(1, n // (n_classes + 1))
+        order = rng.permutation(n)
+        seeds = draw_seeds(rng, 2)
+        sums, weights, proba_sums, cuts, trajectories = None, np.zeros(n), 0, [], []
+        for run in range(2):
+            fake = order[run * size : (run + 1) * size]
+            y_run = y_enc.copy()
+            y_run[fake] = n_classes
+            acc = self._record(X, y_run, n_classes + 1, seeds[run])
+            run_scores = _scores_from_means(acc.means())
+            cuts.append(float(np.mean(run_scores[self.method][fake])))
+            keep = np.ones(n, dtype=bool)
+            keep[fake] = False
+            means = acc.means()
+            if sums is None:
+                sums = {k: np.zeros(n) for k in means}
+            for k, v in means.items():
+                sums[k] += np.where(keep, v, 0.0)
+            proba = acc.mean_proba()[:, :n_classes]
+            proba_sums = proba_sums + keep[:, None] * proba / proba.sum(
+                1, keepdims=True
+            )
+            weights += keep
+            if self.record_trajectory:
+                trajectories.append(acc.trajectory())
+        means = {k: v / weights for k, v in sums.items()}
+        proba = proba_sums / weights[:, None]
+        trajectory = np.concatenate(trajectories, axis=1) if trajectories else None
+        return means, proba, trajectory, float(np.mean(cuts))
+
+    def _offset(self, scores, proba, y_enc, threshold):
+        rule = self.contamination
+        if rule == "auto":
+            rule = _AUTO_CONTAMINATION
+        if isinstance(rule, Real):
+            return offset_for_count(scores, int(round(rule * len(scores))))
+        if rule == "sign":
+            return 0.0
+        if rule == "mixture":
+            return mixture_offset(scores)
+        if rule == "count":
+            return count_offset(scores, proba, y_enc)
+        return threshold  # "threshold_samples"
+
+    # -------------------------------------------------------------- scoring
+    def score_samples(self, X):
+        """Return the score of each row of ``X``, which must be training rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, channels, height, width)
+            Rows of the training data, any subset in any order. A row that
+            occurs several times in the training data gets the mean score of
+            its occurrences.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The ``method`` score: the lower, the more likely mislabeled.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float32, np.float64],
+            allow_nd=True,
+            reset=False,
+        )
+        groups = self._rows.lookup(X)
+        unseen = np.flatnonzero(groups < 0)
+        if len(unseen):
+            raise ValueError(
+                f"{type(self).__name__} scores training samples only: "
+                f"{len(unseen)} row(s) of X (first: {unseen[:5].tolist()}) were "
+                f"not in the data passed to fit. Training dynamics exist only for "
+                f"rows the network trained on; fit on the data you want checked."
+            )
+        return self._group_scores[groups]
+
+    def decision_function(self, X):
+        """Return ``score_samples(X) - offset_``: negative means flagged.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, channels, height, width)
+            Rows of the training data.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            The lower, the more likely mislabeled; below 0, flagged.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def fit_predict(self, X, y):
+        """Fit and return -1 for suspected mislabeled samples, +1 otherwise.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, channels, height, width)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Given labels.
+
+        Returns
+        -------
+        is_kept : ndarray of shape (n_samples,)
+            -1 for the flagged samples, +1 for the others, in training order.
+        """
+        self.fit(X, y)
+        return np.where(self.train_scores_ < self.offset_, -1, 1)
+
+    def fit_resample(self, X, y):
+        """Fit and return the rows that are not flagged (imbalanced-learn API).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, channels, height, width)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Given labels.
+
+        Returns
+        -------
+        X_resampled : {ndarray, sparse matrix, DataFrame}
+            The kept rows of ``X``, in their original order and type.
+        y_resampled : ndarray or Series
+            Their labels.
+        """
+        kept = self.fit_predict(X, y) == 1
+        self.sample_indices_ = np.flatnonzero(kept)
+        return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        tags.non_deterministic = self.device != "cpu"
+        return tags
+
+
+def _take_rows(data, index):
+    """Rows ``index`` of an array, sparse matrix, DataFrame, Series or list."""
+    if hasattr(data, "iloc"):
+        return data.iloc[index]
+    if hasattr(data, "shape"):
+        return data[index]
+    return np.asarray(data)[index]

@@ -1,0 +1,22 @@
+"""Shared fixtures and the skipping of GPU tests on machines without CUDA."""
+
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` when CUDA is not available."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is False)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """Return load_digits as float ``X / 16`` in [0, 1] and integer ``y``."""
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
