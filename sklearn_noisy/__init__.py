@@ -7,9 +7,10 @@ training run (the signed entropy integral, Li et al., ICML 2026);
 transition matrix for experiments.
 """
 
+from ._clean_label_classifier import CleanLabelClassifier
 from ._dmi_classifier import DMIClassifier
 from ._mislabel_detector import MislabelDetector
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DMIClassifier", "MislabelDetector", "__version__"]
+__all__ = ["CleanLabelClassifier", "DMIClassifier", "MislabelDetector", "__version__"]

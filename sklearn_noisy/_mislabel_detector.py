@@ -6,6 +6,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
@@ -566,6 +567,8 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
 
 def _take_rows(data, index):
     """Rows ``index`` of an array, sparse matrix, DataFrame, Series or list."""
+    if sp.issparse(data):
+        return data.tocsr()[index]
     if hasattr(data, "iloc"):
         return data.iloc[index]
     if hasattr(data, "shape"):

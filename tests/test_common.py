@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_noisy import DMIClassifier, MislabelDetector
+from sklearn_noisy import CleanLabelClassifier, DMIClassifier, MislabelDetector
 
 # Fast instances: a small network and few epochs keep the ~50 checks quick.
 ESTIMATORS = [
@@ -11,6 +11,17 @@ ESTIMATORS = [
     ),
     MislabelDetector(
         max_epochs=5, batch_size=32, module__hidden_units=(32,), random_state=0
+    ),
+    # A fixed share keeps the check data's small classes from being dropped
+    # whole by an under-trained detector.
+    CleanLabelClassifier(
+        detector=MislabelDetector(
+            contamination=0.1,
+            max_epochs=5,
+            batch_size=32,
+            module__hidden_units=(32,),
+            random_state=0,
+        )
     ),
 ]
 

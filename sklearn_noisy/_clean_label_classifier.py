@@ -1,0 +1,194 @@
+"""CleanLabelClassifier: drop suspected mislabeled rows, then fit a classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._mislabel_detector import MislabelDetector, _take_rows
+from .utils._validation import validate_data
+
+
+def _estimator_has(attr):
+    def check(self):
+        if hasattr(self, "estimator_"):
+            return hasattr(self.estimator_, attr)
+        return hasattr(self.estimator or LogisticRegression(), attr)
+
+    return check
+
+
+class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Fit a classifier on the rows whose labels a detector does not flag.
+
+    ``fit(X, y)`` runs ``detector`` on the training data, drops the flagged
+    rows and fits ``estimator`` on the rest. As the last step of a
+    scikit-learn :class:`~sklearn.pipeline.Pipeline` it cleans the training
+    data only: ``predict`` and ``score`` use the fitted estimator on any rows,
+    so the pipeline works in ``cross_val_score`` and ``GridSearchCV``, which
+    can also tune the detector (``detector__contamination``). For
+    imbalanced-learn pipelines, :meth:`MislabelDetector.fit_resample` does the
+    same job as a sampler step.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier or None, default=None
+        The classifier trained on the kept rows (cloned). None uses
+        ``LogisticRegression(max_iter=1000)``.
+    detector : MislabelDetector or None, default=None
+        Finds the rows to drop (cloned); anything with ``fit_predict(X, y)``
+        returning -1 for rows to drop works. None uses ``MislabelDetector()``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit`` (including classes whose every row was
+        dropped: their probability is 0).
+    detector_ : MislabelDetector
+        The fitted detector.
+    estimator_ : classifier
+        The classifier fitted on the kept rows.
+    sample_indices_ : ndarray of int
+        Indices of the training rows kept.
+    label_issues_ : ndarray of int
+        Indices of the training rows dropped.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    MislabelDetector : The default detector.
+    DMIClassifier : Keep all rows and train with a noise-robust loss instead.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_noisy import CleanLabelClassifier, MislabelDetector
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CleanLabelClassifier(
+    ...     detector=MislabelDetector(max_epochs=5, random_state=0)
+    ... ).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16)
+    array([0, 1, 2])
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "detector": [HasMethods(["fit_predict"]), None],
+    }
+
+    def __init__(self, estimator=None, detector=None):
+        self.estimator = estimator
+        self.detector = detector
+
+    def fit(self, X, y, **fit_params):
+        """Detect, drop the flagged rows and fit the estimator on the rest.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Given labels; some may be wrong.
+        **fit_params : dict
+            Passed to the estimator's ``fit`` (sliced to the kept rows when
+            they are per-sample arrays).
+
+        Returns
+        -------
+        self : CleanLabelClassifier
+            The fitted classifier.
+        """
+        self._validate_params()
+        validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            allow_nd=True,
+            dtype=None,
+            ensure_all_finite=False,
+            skip_check_array=False,
+        )
+        self.classes_ = np.unique(np.asarray(y))
+        self.detector_ = clone(self.detector or MislabelDetector())
+        keep = np.asarray(self.detector_.fit_predict(X, y)) == 1
+        self.sample_indices_ = np.flatnonzero(keep)
+        self.label_issues_ = np.flatnonzero(~keep)
+        n = len(keep)
+        params = {
+            k: _take_rows(v, self.sample_indices_)
+            if hasattr(v, "__len__") and len(v) == n
+            else v
+            for k, v in fit_params.items()
+        }
+        self.estimator_ = clone(self.estimator or LogisticRegression(max_iter=1000))
+        self.estimator_.fit(
+            _take_rows(X, self.sample_indices_),
+            _take_rows(y, self.sample_indices_),
+            **params,
+        )
+        return self
+
+    def predict(self, X):
+        """Predict with the estimator fitted on the kept rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities, in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities; a class every row of which was dropped gets 0.
+        """
+        check_is_fitted(self)
+        proba = self.estimator_.predict_proba(X)
+        columns = np.searchsorted(self.classes_, self.estimator_.classes_)
+        full = np.zeros((proba.shape[0], len(self.classes_)))
+        full[:, columns] = proba
+        return full
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the estimator fitted on the kept rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        decision : ndarray
+            As the estimator's ``decision_function``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
