@@ -3,14 +3,30 @@
 ``MislabelDetector`` finds the likely mislabeled training samples from one
 training run (the signed entropy integral, Li et al., ICML 2026);
 ``DMIClassifier`` trains a network with the noise-robust loss L_DMI
-(Xu et al., NeurIPS 2019); the noise helpers corrupt labels with a known
-transition matrix for experiments.
+(Xu et al., NeurIPS 2019); ``CleanLabelClassifier`` fits any classifier on
+the rows a detector keeps. The estimators are imported on first use, so that
+``sklearn_noisy._core`` (numpy, scipy and torch only) and the command line's
+``--help`` load no scikit-learn or skorch.
 """
 
-from ._clean_label_classifier import CleanLabelClassifier
-from ._dmi_classifier import DMIClassifier
-from ._mislabel_detector import MislabelDetector
+import importlib
 
 __version__ = "0.1.0.dev0"
 
+_ESTIMATORS = {
+    "CleanLabelClassifier": "._clean_label_classifier",
+    "DMIClassifier": "._dmi_classifier",
+    "MislabelDetector": "._mislabel_detector",
+}
+
 __all__ = ["CleanLabelClassifier", "DMIClassifier", "MislabelDetector", "__version__"]
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        return getattr(importlib.import_module(_ESTIMATORS[name], __name__), name)
+    raise AttributeError(f"module 'sklearn_noisy' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -111,7 +111,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features (the second dimension of ``X``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
     net_ : skorch.NeuralNetClassifier
         The trained net; ``net_.history`` records ``train_loss`` and, with a
@@ -229,6 +229,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         check_routed_params(self)
+        if self.warmup_epochs == "auto" and self.max_epochs == 0:
+            raise ValueError(
+                "DMIClassifier with warmup_epochs='auto' and max_epochs=0 trains "
+                "nothing: 'auto' warms up for at most max_epochs epochs. Set "
+                "max_epochs >= 1, or an int warmup_epochs for cross-entropy only "
+                "(e.g. warmup_epochs=20, max_epochs=0)."
+            )
         X, y_enc = check_classification_data(self, X, y)
         n_classes = len(self.classes_)
         check_batch_size(self, n_classes)
@@ -363,5 +370,5 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.non_deterministic = self.device != "cpu"
+        tags.non_deterministic = str(self.device).split(":")[0] != "cpu"
         return tags

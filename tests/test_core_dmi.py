@@ -24,7 +24,7 @@ def _reference_dmi_matrix(logits, target):
     logits = np.asarray(logits, dtype=np.float64)
     n_classes = logits.shape[1]
     U = np.zeros((n_classes, n_classes))
-    for row, label in zip(logits, target):
+    for row, label in zip(logits, target, strict=True):
         proba = np.exp(row - row.max())
         U[label] += proba / proba.sum()
     return U

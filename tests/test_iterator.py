@@ -110,7 +110,7 @@ def test_iterator_same_seed_same_order(seed):
         return [torch.cat([i for *_, i in _epoch(iterator)]) for _ in range(2)]
 
     same = orders(seed)
-    assert all(torch.equal(a, b) for a, b in zip(same, orders(seed)))
+    assert all(torch.equal(a, b) for a, b in zip(same, orders(seed), strict=True))
     assert not torch.equal(same[0], orders(seed + 100)[0])
 
 

@@ -31,16 +31,18 @@ Two numerical details the formula leaves open:
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["DMILoss", "dmi_loss", "dmi_matrix"]
 
-# Above this value of log|det U| the determinant may overflow float32
+# Above this value of |det U| the determinant is close to overflowing float32
 # (exp(88.7) is float32's largest finite number) and eps=1e-3 is far below the
 # float32 resolution of |det U| anyway, so slogdet is used instead of det.
-_LOGDET_SWITCH = 60.0
+_DET_SWITCH = math.exp(60.0)
 
 
 def dmi_matrix(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -70,7 +72,7 @@ def dmi_matrix(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def dmi_loss(
     logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-3
 ) -> torch.Tensor:
-    """Compute L_DMI = -log(|det U| + eps) of one batch (Xu et al., 2019).
+    """Compute ``L_DMI = -log(|det U| + eps)`` of one batch (Xu et al., 2019).
 
     Parameters
     ----------
@@ -108,10 +110,13 @@ def dmi_loss(
         )
     U = dmi_matrix(logits, target)
     with torch.autocast(device_type=logits.device.type, enabled=False):
-        logabsdet = torch.linalg.slogdet(U.detach()).logabsdet
-        if float(logabsdet) > _LOGDET_SWITCH:
-            return -torch.linalg.slogdet(U).logabsdet
-        return -torch.log(torch.abs(torch.linalg.det(U)) + eps)
+        # One factorisation in the common case: det itself, kept when it is
+        # finite and small enough for eps to matter; slogdet only otherwise.
+        det = torch.linalg.det(U)
+        value = float(det.detach())
+        if math.isfinite(value) and abs(value) < _DET_SWITCH:
+            return -torch.log(torch.abs(det) + eps)
+        return -torch.linalg.slogdet(U).logabsdet
 
 
 class DMILoss(nn.Module):

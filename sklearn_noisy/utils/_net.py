@@ -122,6 +122,12 @@ def resolve_module(estimator, X):
             f"got X of shape {X.shape}. Flatten it with X.reshape(len(X), -1) or "
             f"pass module=SmallCNN for images of shape (n, channels, height, width)."
         )
+    if module is SmallCNN and X.ndim == 4 and _looks_channels_last(X.shape):
+        raise ValueError(
+            f"{name} got images of shape {X.shape}, which look channels-last "
+            f"(n, height, width, channels); SmallCNN expects (n, channels, "
+            f"height, width). Transpose them with X.transpose(0, 3, 1, 2)."
+        )
     if module is SmallCNN and X.ndim != 4:
         raise ValueError(
             f"{name}'s module SmallCNN expects 4-D X of shape (n_samples, channels, "
@@ -137,6 +143,11 @@ def resolve_module(estimator, X):
     if X.ndim >= 2 and "in_channels" in accepted:
         derived["in_channels"] = X.shape[1]
     return module, derived, accepted
+
+
+def _looks_channels_last(shape):
+    """Return True for (n, H, W, C) shapes with a colour axis last, e.g. 28x28x1."""
+    return shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
 
 
 def module_params(estimator, X, n_classes):

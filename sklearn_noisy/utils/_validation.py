@@ -43,11 +43,6 @@ def check_classification_data(estimator, X, y):
             f"{name} needs samples of at least 2 classes in y; got 1 class "
             f"({classes[0]!r}) in {len(y)} sample(s)."
         )
-    if X.shape[0] < len(classes):
-        raise ValueError(
-            f"{name} needs at least as many samples as classes; got "
-            f"n_samples={X.shape[0]} and {len(classes)} classes."
-        )
     estimator.classes_ = classes
     return X, y_encoded.astype(np.int64)
 
