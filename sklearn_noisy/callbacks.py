@@ -45,11 +45,14 @@ class ValidationDMICheckpoint(Callback):
         improve on them (used when fine-tuning from a warm start).
     """
 
-    def __init__(self, X_valid, y_valid, patience=None, include_start=False):
+    def __init__(
+        self, X_valid, y_valid, patience=None, include_start=False, monitor="dmi"
+    ):
         self.X_valid = X_valid
         self.y_valid = y_valid
         self.patience = patience
         self.include_start = include_start
+        self.monitor = monitor
 
     def _score(self, net):
         logits = net.forward(self.X_valid, training=False, device=net.device)
@@ -58,6 +61,9 @@ class ValidationDMICheckpoint(Callback):
         loss = -float(torch.linalg.slogdet(U).logabsdet)
         acc = float((logits.argmax(1) == y).float().mean())
         return loss, acc
+
+    def _criterion(self, loss, acc):
+        return -acc if self.monitor == "accuracy" else loss
 
     def _keep(self, net, loss):
         self.best_loss_ = loss
@@ -73,7 +79,7 @@ class ValidationDMICheckpoint(Callback):
         self.best_epoch_ = 0
         self.epochs_since_best_ = 0
         if self.include_start:
-            self._keep(net, self._score(net)[0])
+            self._keep(net, self._criterion(*self._score(net)))
             self.best_epoch_ = len(net.history)
 
     def on_epoch_end(self, net, **kwargs):
@@ -81,8 +87,8 @@ class ValidationDMICheckpoint(Callback):
         loss, acc = self._score(net)
         net.history.record("valid_dmi_loss", loss)
         net.history.record("valid_acc", acc)
-        if loss < self.best_loss_:
-            self._keep(net, loss)
+        if self._criterion(loss, acc) < self.best_loss_:
+            self._keep(net, self._criterion(loss, acc))
             self.best_epoch_ = len(net.history)
         else:
             self.epochs_since_best_ += 1
