@@ -17,7 +17,10 @@ def _estimator_has(attr):
     def check(self):
         if hasattr(self, "estimator_"):
             return hasattr(self.estimator_, attr)
-        return hasattr(self.estimator or LogisticRegression(), attr)
+        # `is None`, not `or`: ensembles define __len__ (len(estimators_)),
+        # which raises on an unfitted one.
+        estimator = LogisticRegression() if self.estimator is None else self.estimator
+        return hasattr(estimator, attr)
 
     return check
 
@@ -115,7 +118,9 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             skip_check_array=False,
         )
         self.classes_ = np.unique(np.asarray(y))
-        self.detector_ = clone(self.detector or MislabelDetector())
+        self.detector_ = clone(
+            MislabelDetector() if self.detector is None else self.detector
+        )
         keep = np.asarray(self.detector_.fit_predict(X, y)) == 1
         self.sample_indices_ = np.flatnonzero(keep)
         self.label_issues_ = np.flatnonzero(~keep)
@@ -126,7 +131,11 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             else v
             for k, v in fit_params.items()
         }
-        self.estimator_ = clone(self.estimator or LogisticRegression(max_iter=1000))
+        self.estimator_ = clone(
+            LogisticRegression(max_iter=1000)
+            if self.estimator is None
+            else self.estimator
+        )
         self.estimator_.fit(
             _take_rows(X, self.sample_indices_),
             _take_rows(y, self.sample_indices_),

@@ -151,6 +151,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         Indices of the flagged training samples, most suspicious first.
     trajectory_ : ndarray of shape (n_samples, n_epochs) or None
         Per-epoch signed entropy (float16) when ``record_trajectory=True``.
+        With ``contamination="threshold_samples"`` the two runs stand side by
+        side (``2 * max_epochs`` columns), NaN where a sample carried the fake
+        class.
     net_ : skorch.NeuralNetClassifier or None
         The trained net (the last run's); None with ``estimator``.
     estimator_ : scikit-learn classifier or None
@@ -452,7 +455,10 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             )
             weights += keep
             if self.record_trajectory:
-                trajectories.append(acc.trajectory())
+                # A threshold sample's run does not describe its own label.
+                trajectory = acc.trajectory()
+                trajectory[fake] = np.nan
+                trajectories.append(trajectory)
         means = {k: v / weights for k, v in sums.items()}
         proba = proba_sums / weights[:, None]
         trajectory = np.concatenate(trajectories, axis=1) if trajectories else None

@@ -133,7 +133,7 @@ def inject_label_noise(y, *, transition_matrix, classes=None, random_state=None)
 
     random_state : int, RandomState instance or None, default=None
         Controls the draws. Pass an int for reproducible output across multiple
-        function calls. See :term:`Glossary <random_state>`.
+        function calls.
 
     Returns
     -------

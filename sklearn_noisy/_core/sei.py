@@ -151,7 +151,8 @@ class DynamicsAccumulator:
 
     def add(self, index, logits, target):
         """Add the statistics of one batch of rows ``index``."""
-        index = index.to(self._sums.device)
+        # int64: the counts are int64, and index_copy_ takes int64 indices only.
+        index = index.to(self._sums.device, torch.int64)
         stats = batch_statistics(logits, target.to(logits.device)).to(self._sums)
         self._sums.index_add_(0, index, stats)
         with torch.no_grad():

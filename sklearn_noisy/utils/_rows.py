@@ -49,6 +49,7 @@ class TrainingRowIndex:
         for i, digest in enumerate(row_digests(X)):
             ids[i] = groups.setdefault(digest, len(groups))
         self._groups = groups
+        self._sparse = sp.issparse(X)
         self.group_of_row = ids
         self.n_groups = len(groups)
 
@@ -60,6 +61,10 @@ class TrainingRowIndex:
 
     def lookup(self, X):
         """Return the group of each row of ``X``; -1 for rows never seen."""
+        # Dense and sparse rows hash differently: bring X to the training
+        # format so that the same rows are found whatever their container.
+        if sp.issparse(X) != self._sparse:
+            X = sp.csr_matrix(X) if self._sparse else X.toarray()
         return np.array(
             [self._groups.get(d, -1) for d in row_digests(X)], dtype=np.int64
         )
