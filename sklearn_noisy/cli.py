@@ -20,224 +20,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._cli_data import IMAGE_SIZE as _IMAGE_SIZE
+from ._cli_data import load_data as _load
+from ._cli_data import make_preprocessor as _preprocessor
 
 __all__ = ["main"]
 
 _PROG = "sklearn-noisy"
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 _METHODS = ("sei", "aum", "loss", "confidence")
 _RULES = ("auto", "mixture", "sign", "count", "threshold_samples")
-# TF-IDF vocabulary cap: enough for short texts, and it keeps the first layer
-# of the default MLP at about a million weights.
-_TFIDF_MAX_FEATURES = 5000
 # Cross-entropy epochs of the network CleanLabelClassifier fits on the kept
 # rows when --max-epochs is not given (DMIClassifier's default max_epochs).
 _DEFAULT_CE_EPOCHS = 20
 # Demo epochs: the whole demo took 17 s on 2 CPU cores (load average 12).
 _DEMO_EPOCHS = 30
-_IMAGE_SIZE = 28
-# Grey-scale from RGB with the ITU-R 601-2 luma weights, as PIL's convert("L").
-_LUMA = (0.299, 0.587, 0.114)
 
 
-@dataclass
-class _Data:
-    """Loaded input: features, labels (or None), and one id per row."""
-
-    X: object
-    y: object
-    ids: object
-    id_name: str
-    kind: str  # "table", "array" or "images"
-    info: dict = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------- reading
-def _load(
-    path, *, target=None, text=None, image_size=_IMAGE_SIZE, channels=None, labels=True
-):
-    """Read DATA; ``labels=True`` requires labels, False reads them if present."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    if path.is_dir():
-        return _read_images(path, image_size, channels, labels)
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return _read_npz(path, labels)
-    if suffix in _TABLE_SUFFIXES:
-        return _read_table(path, target, text, labels)
-    raise ValueError(
-        f"cannot read {path}: expected a .csv, .parquet or .npz file, or a folder "
-        f"with one sub-folder of PNG/JPEG images per class"
-    )
-
-
-def _read_table(path, target, text, labels):
-    import numpy as np
-    import pandas as pd
-
-    read = pd.read_csv if path.suffix.lower() == ".csv" else pd.read_parquet
-    df = read(path)
-    if target is None and labels:
-        raise ValueError(f"name the label column of {path.name} with --target")
-    # When predicting, the label column is optional: read it if present.
-    required = [("--target", target)] if labels else []
-    for option, column in [*required, ("--text", text)]:
-        if column is not None and column not in df.columns:
-            raise ValueError(
-                f"{option} column {column!r} is not in {path.name}; its columns "
-                f"are: {', '.join(map(str, df.columns[:20]))}"
-            )
-    y = df.pop(target) if target in df.columns else None
-    if y is not None and y.isna().any():
-        raise ValueError(
-            f"label column {target!r} of {path.name} has {int(y.isna().sum())} "
-            f"missing value(s); drop those rows"
-        )
-    if df.shape[1] == 0:
-        raise ValueError(f"{path.name} has no feature columns besides {target!r}")
-    if text is not None:
-        df[text] = df[text].fillna("").astype(str)
-    y = None if y is None else y.to_numpy()
-    info = {"target": target, "text": text}
-    return _Data(df, y, np.arange(len(df)), "row", "table", info)
-
-
-def _read_npz(path, labels):
-    import zipfile
-
-    import numpy as np
-
-    # An .npz is a zip archive; anything else would reach numpy's pickle path.
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"cannot read {path.name}: it is not an .npz archive")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in ("X", "y") if k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"cannot read {path.name}: {exc}") from None
-    if "X" not in arrays or (labels and "y" not in arrays):
-        raise ValueError(
-            f"{path.name} must hold arrays named 'X' and 'y'; it holds "
-            f"{sorted(arrays) or 'neither'}"
-        )
-    X, y = arrays["X"], arrays.get("y")
-    if X.ndim not in (2, 3, 4) or (y is not None and y.shape != (len(X),)):
-        raise ValueError(
-            f"{path.name}: X must have shape (n_samples, n_features) or be images "
-            f"(n_samples, height, width[, channels]) and y shape (n_samples,); got "
-            f"X {X.shape} and y {None if y is None else y.shape}"
-        )
-    kind = "array" if X.ndim == 2 else "images"
-    if kind == "images":
-        X = _channels_first(X)
-    return _Data(X, y, np.arange(len(X)), "row", kind)
-
-
-def _channels_first(X):
-    """Return images as float32 ``(n, C, H, W)``, 8-bit ones scaled to [0, 1]."""
-    import numpy as np
-
-    if X.ndim == 3:
-        X = X[:, None]
-    elif X.shape[-1] in (1, 3) and X.shape[1] not in (1, 3):
-        X = X.transpose(0, 3, 1, 2)
-    scale = 255.0 if X.dtype == np.uint8 else 1.0
-    return np.ascontiguousarray(X, dtype=np.float32) / scale
-
-
-def _image_files(root, labels):
-    """Return ``[(file, label or None)]``: labelled from class sub-folders."""
-    if labels and not any(d.is_dir() for d in root.iterdir()):
-        raise ValueError(
-            f"{root} has no class sub-folders; put each class's images in a "
-            f"sub-folder named after the class"
-        )
-    files = [
-        (f, None if f.parent == root else f.parent.name)
-        for f in sorted(root.glob("*/*" if labels else "**/*"))
-        if f.is_file()
-        and f.suffix.lower() in _IMAGE_SUFFIXES
-        and not any(part.startswith(".") for part in f.relative_to(root).parts)
-    ]
-    if not files:
-        raise ValueError(f"no PNG or JPEG images found in {root}")
-    return files
-
-
-def _read_images(root, size, channels, labels):
-    """Read an image folder into ``(n, C, size, size)`` floats in [0, 1]."""
-    import numpy as np
-    from PIL import Image
-
-    files = _image_files(root, labels)
-    rgb = np.empty((len(files), size, size, 3), dtype=np.uint8)
-    for k, (file, _) in enumerate(files):
-        try:
-            with Image.open(file) as image:
-                image = image.convert("RGB").resize(
-                    (size, size), Image.Resampling.BILINEAR
-                )
-                rgb[k] = np.asarray(image)
-        except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError too
-            raise ValueError(
-                f"cannot read {file}: not a valid PNG or JPEG image "
-                f"({type(exc).__name__})"
-            ) from None
-    if channels is None:  # grey-scale when every image is
-        grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
-        channels = 1 if grey else 3
-    X = rgb.astype(np.float32) / 255
-    X = X @ np.asarray(_LUMA, dtype=np.float32) if channels == 1 else X
-    X = X[:, None] if channels == 1 else X.transpose(0, 3, 1, 2)
-    y = [label for _, label in files]
-    y = np.asarray(y) if all(label is not None for label in y) else None
-    ids = np.asarray([f.relative_to(root).as_posix() for f, _ in files])
-    info = {"image_size": size, "channels": channels}
-    return _Data(np.ascontiguousarray(X), y, ids, "path", "images", info)
-
-
-def _preprocessor(data):
-    """Return the transformer that turns ``data.X`` into numbers, or None.
-
-    Tables: numeric columns imputed (median) and standardised, the others
-    one-hot encoded (unknown categories ignored at predict time), the
-    ``--text`` column TF-IDF encoded. Arrays: standardised. Images: none.
-    """
-    from sklearn.preprocessing import StandardScaler
-
-    if data.kind == "images":
-        return None
-    if data.kind == "array":
-        return StandardScaler()
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-    from sklearn.compose import ColumnTransformer
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    text, X = data.info.get("text"), data.X
-    columns = [c for c in X.columns if c != text]
-    numeric = [c for c in columns if is_numeric_dtype(X[c]) and not is_bool_dtype(X[c])]
-    categorical = [c for c in columns if c not in numeric]
-    scale = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    tfidf = TfidfVectorizer(max_features=_TFIDF_MAX_FEATURES, sublinear_tf=True)
-    steps = [
-        ("numeric", scale, numeric),
-        ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-    ]
-    steps = [step for step in steps if step[2]]
-    if text is not None:
-        steps.append(("text", tfidf, text))
-    return ColumnTransformer(steps)
-
-
-# --------------------------------------------------------------- progress
 def _epoch_progress_bar(desc=""):
     """Return a skorch callback that shows a tqdm bar over the epochs.
 
