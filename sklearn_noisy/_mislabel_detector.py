@@ -100,7 +100,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         "threshold_samples": the paper's rule, which trains two more runs in
         which disjoint sets of ``n_samples / (n_classes + 1)`` samples get a
         fake extra class, and cuts at the mean score of those known-mislabeled
-        samples (three times the training). "auto" is "sign" for "sei" and
+        samples (twice the training). "auto" is "sign" for "sei" and
         "aum" and "mixture" for "loss" and "confidence": the rules with the
         best mean F1 on the detection benchmark.
     max_epochs : int, default=30
