@@ -31,7 +31,13 @@ stays a fair measure of the work done. The ratios are per batch (per epoch at
 equal training rows): the automatic warm-up trains 10% fewer rows per epoch.
 Speed is never asserted: only ratios within one run mean anything.
 
-Run ``python benchmarks/speed.py --help`` for the options.
+Usage::
+
+    python benchmarks/speed.py --out docs/speed.md
+
+``--out`` rewrites only the text between ``<!-- speed:start -->`` and
+``<!-- speed:end -->`` (appending it if the markers are absent); the output is
+printed too. ``--help`` lists the options.
 """
 
 from __future__ import annotations
@@ -39,8 +45,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,12 +57,16 @@ from sklearn.datasets import make_classification
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 
-from sklearn_noisy import DMIClassifier
-from sklearn_noisy._core.modules import MLP
+# Run from a checkout: the repository root for sklearn_noisy (ahead of any
+# installed copy), as the other benchmarks do.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sklearn_noisy import DMIClassifier  # noqa: E402
+from sklearn_noisy._core.modules import MLP  # noqa: E402
 
 HIDDEN_UNITS = (256, 256)
 BATCH_SIZE = 128
 LR = 1e-3
+START, END = "<!-- speed:start -->", "<!-- speed:end -->"
 
 
 def _now(device):
@@ -212,6 +225,12 @@ def parse_args(argv=None):
         help="torch.set_num_threads; default: leave torch's default (one per "
         "core). Use 1 on a machine shared with other jobs.",
     )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="also write the output between the speed markers of this file "
+        "(e.g. docs/speed.md)",
+    )
     return parser.parse_args(argv)
 
 
@@ -267,76 +286,99 @@ def _median(times, k):
     return statistics.median(t[k] for t in times) if times else float("nan")
 
 
-def report(args, epochs, fits, rows):
-    """Print the table and the ratios against the bare loop."""
-    lines = [
+def report(epochs, fits, rows):
+    """Return the table and the ratios against the bare loop, as lines."""
+    entries = [
         ("bare PyTorch loop", "bare", epochs["bare"]),
         ("skorch NeuralNetClassifier, default", "skorch", epochs["skorch"]),
     ]
     for w in ("fixed", "auto"):
         ce, dmi = epochs[f"{w} 0"], epochs[f"{w} 1"]
-        lines += [
+        entries += [
             (f"DMIClassifier, {w} warm-up: CE", w, ce),
             (f"DMIClassifier, {w} warm-up: L_DMI", w, dmi),
             (f"DMIClassifier, {w} warm-up: both", w, [ce, dmi]),
         ]
     n_bare = rows["bare"] // BATCH_SIZE
     base = [_median(epochs["bare"], k) / n_bare for k in (0, 1)]
-    print(
+    out = [
         f"{'':38s} {'rows':>6s} {'epochs':>6s} {'wall s':>7s} {'cpu s':>7s} "
-        f"{'x bare':>7s} {'x bare':>7s}"
-    )
-    print(
+        f"{'x bare':>7s} {'x bare':>7s}",
         f"{'':38s} {'':>6s} {'':>6s} {'/epoch':>7s} {'/epoch':>7s} "
-        f"{'wall':>7s} {'cpu':>7s}"
-    )
+        f"{'wall':>7s} {'cpu':>7s}",
+    ]
     ratios = {}
-    for label, key, times in lines:
+    for label, key, times in entries:
         wall, cpu = (_median(times, k) for k in (0, 1))
         n_epochs = sum(map(len, times)) if isinstance(times[0], list) else len(times)
         n_batches = rows[key] // BATCH_SIZE
         ratios[label] = [
             t / n_batches / b for t, b in zip((wall, cpu), base, strict=True)
         ]
-        print(
+        out.append(
             f"{label:38s} {rows[key]:6d} {n_epochs:6d} {wall:7.3f} {cpu:7.3f} "
             f"{ratios[label][0]:6.2f}x {ratios[label][1]:6.2f}x"
         )
-    print()
+    out.append("")
     bare_epoch = _median(epochs["bare"], 0)
     for w in ("fixed", "auto"):
         wall = statistics.median(f[0] for f in fits[w])
         n_epochs = statistics.median(f[1] for f in fits[w])
-        print(
+        out.append(
             f"DMIClassifier ({w} warm-up), whole fit: {wall:.2f} s wall for "
             f"{n_epochs:g} epochs ({wall / n_epochs:.3f} s per epoch, "
             f"{wall / (n_epochs * bare_epoch):.2f}x the bare loop's)"
         )
-    print()
+    out.append("")
     for label, name in [
         ("skorch NeuralNetClassifier, default", "skorch default"),
         ("DMIClassifier, fixed warm-up: both", "DMIClassifier"),
         ("DMIClassifier, auto warm-up: both", "DMIClassifier (auto warm-up)"),
     ]:
         wall, cpu = ratios[label]
-        print(f"{name} / bare loop: {wall:.2f}x wall, {cpu:.2f}x cpu per epoch")
+        out.append(f"{name} / bare loop: {wall:.2f}x wall, {cpu:.2f}x cpu per epoch")
+    return out
+
+
+def write_section(path, body):
+    """Replace the text between the markers of ``path`` (or append it)."""
+    path = Path(path)
+    text = path.read_text() if path.exists() else "# Speed\n"
+    block = f"{START}\n{body}\n{END}"
+    if START in text and END in text:
+        text = re.sub(
+            re.escape(START) + ".*?" + re.escape(END),
+            lambda _: block,
+            text,
+            flags=re.S,
+        )
+    else:
+        text = text.rstrip("\n") + f"\n\n{block}\n"
+    path.write_text(text)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    load = os.getloadavg()[0]
-    print(
+    command = "python benchmarks/speed.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    out = [
         f"{args.n_samples} x {args.n_features}, {args.n_classes} classes, MLP "
         f"{HIDDEN_UNITS}, batch {BATCH_SIZE}, Adam; {args.epochs} epochs x "
         f"{args.repeats} repeats; device={args.device}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs "
-        f"({platform.machine()}), load average {load:.2f} at start"
-    )
+        f"({platform.machine()}); load average {os.getloadavg()[0]:.2f} at start",
+    ]
+    print(out[0], flush=True)
     epochs, fits, rows = run(args)
-    print(f"load average {os.getloadavg()[0]:.2f} at end\n")
-    report(args, epochs, fits, rows)
+    out += [f"load average {os.getloadavg()[0]:.2f} at end", ""]
+    out += report(epochs, fits, rows)
+    print("\n".join(out[1:]))
+    if args.out:
+        body = "\n".join(["```text", f"$ {command.strip()}", *out, "```"])
+        write_section(args.out, body)
 
 
 if __name__ == "__main__":
