@@ -79,7 +79,15 @@ def dmi_matrix(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def _no_autocast(device_type):
     """Disable autocast where it is on; a free no-op otherwise."""
-    if torch.is_autocast_enabled(device_type):
+    try:
+        enabled = torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type
+        enabled = (
+            torch.is_autocast_cpu_enabled()
+            if device_type == "cpu"
+            else torch.is_autocast_enabled()
+        )
+    if enabled:
         return torch.autocast(device_type=device_type, enabled=False)
     return contextlib.nullcontext()
 
