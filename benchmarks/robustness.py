@@ -21,12 +21,15 @@ noise, ``transition_matrix[i, j] = P(noisy = j | true = i)``), on real data
 Usage::
 
     python benchmarks/robustness.py --seeds 0 1 2 --n-jobs 2 \
-        --out docs/benchmarks.md
+        --raw benchmarks/results_robustness_raw.jsonl --out docs/benchmarks.md
+    python benchmarks/robustness.py --quick --datasets digits --seeds 0
 
 ``--out`` rewrites only the text between ``<!-- robustness:start -->`` and
-``<!-- robustness:end -->`` (appending the section if the markers are absent);
-the table is printed too. ``--raw FILE`` keeps every result as a JSON line and
-skips the runs already there, so an interrupted run can be resumed.
+``<!-- robustness:end -->``, section title included (appending the section if
+the markers are absent); the report is printed too. ``--raw FILE`` keeps every
+result as a JSON line (and one ``wall_s`` line per invocation) and skips the
+runs already there, so an interrupted run can be resumed and the report
+re-rendered without training. Use one raw file per DMI setting.
 """
 
 from __future__ import annotations
@@ -103,6 +106,18 @@ class GCELoss(torch.nn.Module):
         p_y = F.softmax(logits.float(), dim=1).gather(1, target.long()[:, None])
         # Clamp so that p_y ** q has a finite gradient when p_y underflows to 0.
         return ((1.0 - p_y.clamp_min(1e-7) ** self.q) / self.q).mean()
+
+
+# DMIClassifier parameters written to the raw results and the report.
+_DMI_PARAMS = (
+    "max_epochs",
+    "lr",
+    "warmup_epochs",
+    "warmup_lr",
+    "n_iter_no_change",
+    "validation_fraction",
+    "batch_size",
+)
 
 
 # --------------------------------------------------------------------- methods
@@ -217,7 +232,14 @@ def _run_job(name, kind, rate, seed, methods, quick, dmi_params):
     dmi, t = timed(fit_dmi, split.X_train, y_noisy, seed, dmi_params)
     epochs = dmi.n_epochs_
     if "dmi" in methods:
-        record("dmi", dmi, t, epochs=epochs, warmup=dmi.warmup_epochs_)
+        record(
+            "dmi",
+            dmi,
+            t,
+            epochs=epochs,
+            warmup=dmi.warmup_epochs_,
+            params={k: repr(getattr(dmi, k)) for k in _DMI_PARAMS},
+        )
     for method in ("ce", "gce"):
         if method in methods:
             fit = fit_ce if method == "ce" else fit_gce
@@ -450,6 +472,20 @@ def _losses_elsewhere(stats):
     return lost
 
 
+def _dmi_params_text(results):
+    """The DMI parameters of the runs (recorded, or today's defaults)."""
+    params = next((r["params"] for r in results if "params" in r), None)
+    if params is None:
+        from sklearn_noisy import DMIClassifier
+
+        est = DMIClassifier()
+        params = {k: repr(getattr(est, k)) for k in _DMI_PARAMS}
+        note = "; defaults when the report was written, not recorded in the run"
+    else:
+        note = ""
+    return ", ".join(f"{k}={v}" for k, v in params.items()) + note
+
+
 def render(results, args, wall, n_run):
     """The markdown between the markers, section title included."""
     stats, times = summarise(results)
@@ -460,9 +496,11 @@ def render(results, args, wall, n_run):
         {_job_key(r["dataset"], r["kind"], r["rate"], r["seed"]) for r in results}
     )
     resumed = (
-        f" over several invocations ({n_run} of {n_jobs} jobs in the last)"
-        if n_run < n_jobs
-        else ""
+        ""
+        if n_run == n_jobs
+        else " (results read from --raw)"
+        if n_run == 0
+        else f" over several invocations ({n_run} of {n_jobs} jobs in the last)"
     )
     out = [
         SECTION_TITLE,
@@ -492,6 +530,7 @@ def render(results, args, wall, n_run):
             if args.dmi_params
             else "`DMIClassifier()` at its defaults"
         )
+        + f" ({_dmi_params_text(results)})"
         + "; **CE** the same "
         "MLP 256-256 / Adam 1e-3 / batch 128 trained with cross-entropy on all "
         "rows for the total number of epochs of the DMI run "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,26 +10,24 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
 
 from ._core.dmi import DMILoss
 from .callbacks import ValidationDMICheckpoint
-from .utils._data import InMemoryBatchIterator, to_tensor_2d_or_nd
+from .utils._data import to_tensor_2d_or_nd
 from .utils._net import (
     RoutedParamsMixin,
+    build_net,
     check_routed_params,
     draw_seeds,
-    module_params,
-    routed_kwargs,
     softmax_numpy,
     torch_seeded,
 )
 from .utils._validation import (
     check_batch_size,
     check_classification_data,
+    check_predict_data,
     check_uniform_sample_weight,
     stratified_validation_split,
-    validate_data,
 )
 
 # Warm-up length when warmup_epochs="auto" but the data are too small for a
@@ -41,12 +38,10 @@ _FALLBACK_WARMUP_EPOCHS = 2
 # Upper bound of the automatic warm-up, in optimiser steps. Validation L_DMI
 # can keep improving while the network starts to fit pair noise (MNIST-5k at
 # 40%: 12-18 epochs chosen, 0.79 test accuracy); capping the warm-up at 150
-# steps (about 5 epochs of 3,150 rows, 16 of 1,130) gave the best mean and
+# steps (7 epochs of MNIST-5k's 3,150 rows, 19 of digits' 1,131) gave the best mean and
 # worst case over eight noisy settings (mean 0.887, worst 0.822 against 0.848
 # and 0.681 uncapped; benchmarks/results_defaults.md).
 _AUTO_WARMUP_STEPS = 150
-# Batch size used for inference only (no gradients, so larger is cheaper).
-_PREDICT_BATCH_SIZE = 1024
 
 
 class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
@@ -83,7 +78,10 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         epochs without improvement of the validation L_DMI and starts L_DMI
         from the best epoch; the L_DMI phase then also keeps its best epoch on
         that split. An int trains that many cross-entropy epochs on all rows
-        (0: L_DMI from scratch, which can land on a permuted labelling).
+        (0: L_DMI from scratch, which can land on a permuted labelling); with
+        no validation split the L_DMI phase then keeps its last epoch, and a
+        large ``lr`` can collapse it (measured: 2 of 5 PneumoniaMNIST seeds at
+        lr=1e-3 predicted a single class).
     warmup_lr : float, default=1e-3
         Learning rate of the cross-entropy warm-up.
     validation_fraction : float or None, default=0.1
@@ -249,7 +247,6 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         check_batch_size(self, n_classes)
         check_uniform_sample_weight(self, sample_weight, X)
-        module, module_kwargs = module_params(self, X, n_classes)
 
         rng = check_random_state(self.random_state)
         torch_seed, shuffle_seed, split_seed = draw_seeds(rng, 3)
@@ -263,31 +260,14 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         y_all = torch.as_tensor(y_enc, device=self.device)
         X_train, y_train = X_all[train], y_all[train]
 
-        self.net_ = NeuralNetClassifier(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=self.optimizer,
+        self.net_ = build_net(
+            self,
+            X,
+            n_classes,
             lr=self.warmup_lr,
             batch_size=min(self.batch_size, len(train)),
-            iterator_train=InMemoryBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__drop_last=True,
-            iterator_train__seed=shuffle_seed,
-            iterator_train__device=self.device,
-            iterator_valid=InMemoryBatchIterator,
-            iterator_valid__batch_size=max(self.batch_size, _PREDICT_BATCH_SIZE),
-            iterator_valid__device=self.device,
-            train_split=None,
-            classes=list(range(n_classes)),
-            callbacks=copy.deepcopy(self.callbacks),
-            predict_nonlinearity=None,
-            device=self.device,
-            verbose=self.verbose,
-            **module_kwargs,
-            **{
-                "optimizer__" + k: v
-                for k, v in routed_kwargs(self, "optimizer").items()
-            },
+            drop_last=True,
+            seed=shuffle_seed,
         )
         with torch_seeded(torch_seed, self.device):
             self._train(X_train, y_train, X_all, y_all, split)
@@ -336,14 +316,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Validate ``X`` against fit and return the network's logits."""
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float32, np.float64],
-            allow_nd=True,
-            reset=False,
-        )
+        X = check_predict_data(self, X)
         return self.net_.forward(to_tensor_2d_or_nd(X, "cpu"), training=False)
 
     def predict_proba(self, X):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,24 +11,21 @@ from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
 
 from ._core.sei import DynamicsAccumulator
 from ._core.thresholds import count_offset, mixture_offset, offset_for_count
 from .callbacks import SEIRecorder
-from .utils._data import InMemoryBatchIterator, to_tensor_2d_or_nd
+from .utils._data import to_tensor_2d_or_nd
 from .utils._net import (
     RoutedParamsMixin,
+    build_net,
     check_routed_params,
     draw_seeds,
-    module_params,
-    routed_kwargs,
     torch_seeded,
 )
 from .utils._rows import TrainingRowIndex
-from .utils._validation import check_classification_data, validate_data
+from .utils._validation import check_classification_data, check_predict_data
 
-_PREDICT_BATCH_SIZE = 1024
 _SIGNED_METHODS = ("sei", "aum")
 # The rule that "auto" stands for, per method: the best mean F1 over the 30
 # cases of benchmarks/detection.py (SEI: sign 0.658, mixture 0.638, count
@@ -327,7 +323,6 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
 
     def _record_torch(self, X, y_enc, n_outputs, seed):
         torch_seed, shuffle_seed = draw_seeds(np.random.RandomState(seed), 2)
-        module, module_kwargs = module_params(self, X, n_outputs)
         X_t = to_tensor_2d_or_nd(X, self.device)
         y_t = torch.as_tensor(y_enc, device=self.device)
         recorder = SEIRecorder(
@@ -338,33 +333,17 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             y=y_t,
             trajectory=self.record_trajectory,
         )
-        self.net_ = NeuralNetClassifier(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=self.optimizer,
+        self.net_ = build_net(
+            self,
+            X,
+            n_outputs,
             lr=self.lr,
-            max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train=InMemoryBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__drop_last=False,
-            iterator_train__seed=shuffle_seed,
-            iterator_train__device=self.device,
-            iterator_valid=InMemoryBatchIterator,
-            iterator_valid__batch_size=max(self.batch_size, _PREDICT_BATCH_SIZE),
-            iterator_valid__device=self.device,
-            train_split=None,
-            classes=list(range(n_outputs)),
-            callbacks=[*copy.deepcopy(self.callbacks or []), ("sei", recorder)],
-            predict_nonlinearity=None,
-            device=self.device,
-            verbose=self.verbose,
-            **module_kwargs,
-            **{
-                "optimizer__" + k: v
-                for k, v in routed_kwargs(self, "optimizer").items()
-            },
+            drop_last=False,
+            seed=shuffle_seed,
+            extra_callbacks=[("sei", recorder)],
         )
+        self.net_.set_params(max_epochs=self.max_epochs)
         self.estimator_ = None
         with torch_seeded(torch_seed, self.device):
             self.net_.fit(X_t, y_t)
@@ -496,14 +475,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             The ``method`` score: the lower, the more likely mislabeled.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float32, np.float64],
-            allow_nd=True,
-            reset=False,
-        )
+        X = check_predict_data(self, X)
         groups = self._rows.lookup(X)
         unseen = np.flatnonzero(groups < 0)
         if len(unseen):

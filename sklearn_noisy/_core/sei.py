@@ -181,7 +181,9 @@ class DynamicsAccumulator:
     def _flush(self):
         if not self._buffer:
             return
-        index, logits, target = (torch.cat(part) for part in zip(*self._buffer))
+        index, logits, target = (
+            torch.cat(part) for part in zip(*self._buffer, strict=True)
+        )
         self._buffer, self._buffered = [], 0
         # int64 indices: index_copy_ (the trajectory) needs them.
         index = index.to(self._table.device, torch.int64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 
 import numpy as np
@@ -157,6 +158,55 @@ def module_params(estimator, X, n_classes):
         derived["n_classes"] = n_classes
     derived.update(routed_kwargs(estimator, "module"))
     return module, {"module__" + k: v for k, v in derived.items()}
+
+
+# Batch size used for inference only (no gradients, so larger is cheaper).
+PREDICT_BATCH_SIZE = 1024
+
+
+def build_net(
+    estimator, X, n_outputs, *, lr, batch_size, drop_last, seed, extra_callbacks=()
+):
+    """Build the skorch net of an estimator: its module, optimizer and batching.
+
+    The net trains with cross-entropy on in-memory tensors through
+    :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` (shuffled with
+    ``seed``), has no internal validation split (the estimators hold their own)
+    and returns logits (``predict_nonlinearity=None``). The estimator's
+    ``callbacks`` are deep-copied, so the user's objects are never modified.
+    """
+    from skorch import NeuralNetClassifier
+
+    from ._data import InMemoryBatchIterator
+
+    module, module_kwargs = module_params(estimator, X, n_outputs)
+    optimizer_kwargs = {
+        "optimizer__" + k: v for k, v in routed_kwargs(estimator, "optimizer").items()
+    }
+    callbacks = [*copy.deepcopy(estimator.callbacks or []), *extra_callbacks]
+    return NeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=estimator.optimizer,
+        lr=lr,
+        batch_size=batch_size,
+        iterator_train=InMemoryBatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__drop_last=drop_last,
+        iterator_train__seed=seed,
+        iterator_train__device=estimator.device,
+        iterator_valid=InMemoryBatchIterator,
+        iterator_valid__batch_size=max(estimator.batch_size, PREDICT_BATCH_SIZE),
+        iterator_valid__device=estimator.device,
+        train_split=None,
+        classes=list(range(n_outputs)),
+        callbacks=callbacks,
+        predict_nonlinearity=None,
+        device=estimator.device,
+        verbose=estimator.verbose,
+        **module_kwargs,
+        **optimizer_kwargs,
+    )
 
 
 def draw_seeds(random_state, n):

@@ -9,6 +9,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
     "check_batch_size",
+    "check_predict_data",
     "check_classification_data",
     "check_uniform_sample_weight",
     "stratified_validation_split",
@@ -45,6 +46,18 @@ def check_classification_data(estimator, X, y):
         )
     estimator.classes_ = classes
     return X, y_encoded.astype(np.int64)
+
+
+def check_predict_data(estimator, X):
+    """Validate ``X`` after ``fit``: same features, dtypes and layout as in fit."""
+    return validate_data(
+        estimator,
+        X,
+        accept_sparse="csr",
+        dtype=[np.float32, np.float64],
+        allow_nd=True,
+        reset=False,
+    )
 
 
 def check_batch_size(estimator, n_classes):
