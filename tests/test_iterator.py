@@ -164,7 +164,10 @@ def test_iterator_works_as_skorch_iterator():
     ).initialize()
     with torch.no_grad():
         expected = net.module_(torch.from_numpy(X))
-    np.testing.assert_allclose(net.forward(X).numpy(), expected.numpy(), rtol=1e-6)
+    # Batches of 5 and one of 17 rows may round differently in the matmul.
+    np.testing.assert_allclose(
+        net.forward(X).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("X_type", ["ndarray", "tensor", "csr", "images"])
