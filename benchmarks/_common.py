@@ -28,8 +28,10 @@ Data sets (names used by ``--datasets``):
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -165,3 +167,22 @@ def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - start
+
+
+def write_marked_section(path, name, body, *, heading="# Benchmarks"):
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->``.
+
+    The section is appended when the markers are absent, and the file is
+    created with ``heading`` when it does not exist; text outside the markers
+    is left alone, so each script rewrites only its own results.
+    """
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    path = Path(path)
+    text = path.read_text() if path.exists() else heading + "\n"
+    block = f"{start}\n{body}\n{end}"
+    if start in text and end in text:
+        pattern = re.escape(start) + ".*?" + re.escape(end)
+        text = re.sub(pattern, lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + f"\n\n{block}\n"
+    path.write_text(text)

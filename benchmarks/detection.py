@@ -55,7 +55,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -70,7 +69,9 @@ import torch  # noqa: E402
 from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 
 _HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(_HERE.parent))  # the checkout ahead of an installed copy
+sys.path[:0] = [str(_HERE), str(_HERE.parent)]  # the checkout ahead of an install
+
+from _common import write_marked_section  # noqa: E402
 
 from sklearn_noisy import DMIClassifier, MislabelDetector  # noqa: E402
 from sklearn_noisy._core.thresholds import (  # noqa: E402
@@ -84,7 +85,6 @@ from sklearn_noisy.noise import (  # noqa: E402
 )
 
 SECTION_TITLE = "## Mislabel detection (MislabelDetector)"
-START, END = "<!-- detection:start -->", "<!-- detection:end -->"
 INTERIM = _HERE / "results_detection_interim.md"
 METHODS = ("sei", "aum", "loss", "confidence")
 SIGNED = ("sei", "aum")
@@ -813,23 +813,6 @@ def build_report(records, command):
     return "\n".join(parts)
 
 
-def write_section(path, body):
-    """Replace the text between the markers of ``path`` (or append it)."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{SECTION_TITLE}\n\n{body}\n{END}"
-    if START in text and END in text:
-        text = re.sub(
-            re.escape(START) + ".*?" + re.escape(END),
-            lambda _: block,
-            text,
-            flags=re.S,
-        )
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    path.write_text(text)
-
-
 # ------------------------------------------------------------------- main
 def _warm_up():
     """Pay torch's first-call costs before anything is timed."""
@@ -943,7 +926,7 @@ def main(argv=None):
     report = build_report(records, command)
     print(report)
     if args.out and not args.quick:
-        write_section(args.out, report)
+        write_marked_section(args.out, "detection", f"{SECTION_TITLE}\n\n{report}")
     if args.interim and not args.quick:
         INTERIM.write_text("# Detection benchmark: interim results\n\n" + report + "\n")
 

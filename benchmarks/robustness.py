@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -53,10 +52,9 @@ from torch.nn import functional as F
 # root for sklearn_noisy (ahead of any installed copy).
 _HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(_HERE), str(_HERE.parent)]
-from _common import corrupt, load_split, timed  # noqa: E402
+from _common import corrupt, load_split, timed, write_marked_section  # noqa: E402
 
 SECTION_TITLE = "## Robust training (DMIClassifier)"
-START, END = "<!-- robustness:start -->", "<!-- robustness:end -->"
 
 # (noise kind, rate) per data set; "pair": i -> i + 1 (mod C); "a"/"b": the
 # binary class-dependent cases of the L_DMI paper; "uniform": its binary
@@ -559,23 +557,6 @@ def render(results, args, wall, n_run):
     return "\n".join(out)
 
 
-def write_section(path, body):
-    """Replace the text between the markers of ``path`` (or append it)."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{body}\n{END}"
-    if START in text and END in text:
-        text = re.sub(
-            re.escape(START) + ".*?" + re.escape(END),
-            lambda _: block,
-            text,
-            flags=re.S,
-        )
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    path.write_text(text)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(SUITE), choices=SUITE)
@@ -620,7 +601,7 @@ def main(argv=None):
     body = render(results, args, wall, n_run)
     print(body)
     if args.out:
-        write_section(args.out, body)
+        write_marked_section(args.out, "robustness", body)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -59,14 +58,18 @@ from skorch.callbacks import Callback
 
 # Run from a checkout: the repository root for sklearn_noisy (ahead of any
 # installed copy), as the other benchmarks do.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[:0] = [
+    str(Path(__file__).resolve().parent),
+    str(Path(__file__).resolve().parent.parent),
+]
+from _common import write_marked_section  # noqa: E402
+
 from sklearn_noisy import DMIClassifier  # noqa: E402
 from sklearn_noisy._core.modules import MLP  # noqa: E402
 
 HIDDEN_UNITS = (256, 256)
 BATCH_SIZE = 128
 LR = 1e-3
-START, END = "<!-- speed:start -->", "<!-- speed:end -->"
 
 
 def _now(device):
@@ -340,23 +343,6 @@ def report(epochs, fits, rows):
     return out
 
 
-def write_section(path, body):
-    """Replace the text between the markers of ``path`` (or append it)."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# Speed\n"
-    block = f"{START}\n{body}\n{END}"
-    if START in text and END in text:
-        text = re.sub(
-            re.escape(START) + ".*?" + re.escape(END),
-            lambda _: block,
-            text,
-            flags=re.S,
-        )
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    path.write_text(text)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.threads is not None:
@@ -378,7 +364,7 @@ def main(argv=None):
     print("\n".join(out[1:]))
     if args.out:
         body = "\n".join(["```text", f"$ {command.strip()}", *out, "```"])
-        write_section(args.out, body)
+        write_marked_section(args.out, "speed", body, heading="# Speed")
 
 
 if __name__ == "__main__":
