@@ -419,11 +419,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             y_run = y_enc.copy()
             y_run[fake] = n_classes
             acc = self._record(X, y_run, n_classes + 1, seeds[run])
-            run_scores = _scores_from_means(acc.means())
+            means = acc.means()
+            run_scores = _scores_from_means(means)
             cuts.append(float(np.mean(run_scores[self.method][fake])))
             keep = np.ones(n, dtype=bool)
             keep[fake] = False
-            means = acc.means()
             if sums is None:
                 sums = {k: np.zeros(n) for k in means}
             for k, v in means.items():

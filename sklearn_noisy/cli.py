@@ -276,15 +276,20 @@ def _detect_summary(detector, ranking, out):
     return "\n".join(lines)
 
 
-def _cmd_detect(args):
-    _check_out_path(args.out)
-    _check_plot_path(args.plot)
-    data = _load(
+def _load_args(args):
+    """Read DATA as the detect and train options describe it."""
+    return _load(
         args.data,
         target=args.target,
         text=args.text,
         image_size=args.image_size or _IMAGE_SIZE,
     )
+
+
+def _cmd_detect(args):
+    _check_out_path(args.out)
+    _check_plot_path(args.plot)
+    data = _load_args(args)
     from . import MislabelDetector
 
     transformer = _preprocessor(data)
@@ -344,12 +349,7 @@ def _classifier(args):
 
 def _cmd_train(args):
     _check_out_path(args.out)
-    data = _load(
-        args.data,
-        target=args.target,
-        text=args.text,
-        image_size=args.image_size or _IMAGE_SIZE,
-    )
+    data = _load_args(args)
     import joblib
     from sklearn.pipeline import Pipeline
 

@@ -202,7 +202,8 @@ def test_check_transition_matrix_returns_float64_copy():
 
 def test_check_transition_matrix_tolerates_rounding():
     """Check that rows off by less than 1e-6 are accepted."""
-    check_transition_matrix([[0.3333333, 0.6666667], [0.0, 1.0]])
+    matrix = [[0.3333333, 0.6666667], [0.0, 1.0]]
+    np.testing.assert_array_equal(check_transition_matrix(matrix), matrix)
 
 
 @pytest.mark.parametrize(
