@@ -13,7 +13,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._core.dmi import DMILoss
 from .callbacks import ValidationDMICheckpoint
-from .utils._data import to_tensor_2d_or_nd
+from .utils._data import (
+    fit_input_standardizer,
+    fitted_input_standardizer,
+    to_tensor_2d_or_nd,
+)
 from .utils._net import (
     RoutedParamsMixin,
     build_net,
@@ -98,6 +102,14 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Optimizer of both phases; its arguments route as
         ``optimizer__<name>=value`` (e.g. ``optimizer__weight_decay=1e-4``).
+    standardize : bool, default=True
+        Standardise the inputs before they reach the network, with the
+        statistics of the training rows (kept as ``input_mean_`` and
+        ``input_scale_`` and applied again in ``predict``): each feature of
+        2-D ``X``, each channel of images, to zero mean and unit variance, in
+        float64 before the cast to the network's float32. Raw tabular features
+        and 0-255 pixels then train as well as scaled ones. Sparse ``X`` is
+        passed unchanged (centring would densify it).
     device : str, default="cpu"
         Torch device, e.g. "cuda".
     callbacks : list of skorch callbacks or None, default=None
@@ -120,6 +132,12 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Number of features (the second dimension of ``X``).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` had string column names.
+    input_mean_ : ndarray of shape (n_features,) or (n_channels,), or None
+        What ``standardize`` subtracts from each feature (channel); None when
+        ``standardize=False`` or ``X`` is sparse.
+    input_scale_ : ndarray of shape (n_features,) or (n_channels,), or None
+        What ``standardize`` divides each centred feature (channel) by (1 for
+        constant ones); None when not standardised.
     net_ : skorch.NeuralNetClassifier
         The trained net; ``net_.history`` records ``train_loss`` and, with a
         validation split, ``valid_dmi_loss`` and ``valid_acc`` per epoch, and
@@ -175,6 +193,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [callable],
+        "standardize": ["boolean"],
         "device": [str, torch.device],
         "callbacks": [list, None],
         "verbose": ["verbose"],
@@ -193,6 +212,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change=3,
         batch_size=128,
         optimizer=torch.optim.Adam,
+        standardize=True,
         device="cpu",
         callbacks=None,
         verbose=0,
@@ -208,6 +228,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
         self.optimizer = optimizer
+        self.standardize = standardize
         self.device = device
         self.callbacks = callbacks
         self.verbose = verbose
@@ -256,7 +277,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 y_enc, self.validation_fraction, n_classes, split_seed
             )
         train = np.arange(len(y_enc)) if split is None else split[0]
-        X_all = to_tensor_2d_or_nd(X, self.device)
+        X_all = to_tensor_2d_or_nd(
+            X, self.device, fit_input_standardizer(self, X)
+        )
         y_all = torch.as_tensor(y_enc, device=self.device)
         X_train, y_train = X_all[train], y_all[train]
 
@@ -317,7 +340,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         """Validate ``X`` against fit and return the network's logits."""
         check_is_fitted(self)
         X = check_predict_data(self, X)
-        return self.net_.forward(to_tensor_2d_or_nd(X, "cpu"), training=False)
+        X_t = to_tensor_2d_or_nd(X, "cpu", fitted_input_standardizer(self))
+        return self.net_.forward(X_t, training=False)
 
     def predict_proba(self, X):
         """Predict class probabilities (softmax of the network's output).

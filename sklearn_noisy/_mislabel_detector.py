@@ -15,7 +15,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._core.sei import DynamicsAccumulator
 from ._core.thresholds import count_offset, mixture_offset, offset_for_count
 from .callbacks import SEIRecorder
-from .utils._data import to_tensor_2d_or_nd
+from .utils._data import (
+    fit_input_standardizer,
+    fitted_input_standardizer,
+    to_tensor_2d_or_nd,
+)
 from .utils._net import (
     RoutedParamsMixin,
     build_net,
@@ -108,6 +112,13 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         sample is recorded in every epoch.
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Optimizer; its arguments route as ``optimizer__<name>=value``.
+    standardize : bool, default=True
+        Standardise the inputs before they reach the network, with the
+        statistics of the training rows (``input_mean_``, ``input_scale_``):
+        each feature of 2-D ``X``, each channel of images, to zero mean and
+        unit variance, in float64 before the cast to float32. Raw tabular
+        features and 0-255 pixels then rank as well as scaled ones. Sparse
+        ``X`` is passed unchanged; ``estimator`` gets ``X`` as it is.
     record : {"train", "eval"}, default="train"
         "train": record from the forward pass of each training step (the
         paper's protocol, no extra cost); "eval": predict all training rows in
@@ -150,6 +161,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         With ``contamination="threshold_samples"`` the two runs stand side by
         side (``2 * max_epochs`` columns), NaN where a sample carried the fake
         class.
+    input_mean_ : ndarray of shape (n_features,) or (n_channels,), or None
+        What ``standardize`` subtracts from each feature (channel); None when
+        not standardised (``standardize=False``, sparse ``X``, ``estimator``).
+    input_scale_ : ndarray of shape (n_features,) or (n_channels,), or None
+        What ``standardize`` divides each centred feature (channel) by.
     net_ : skorch.NeuralNetClassifier or None
         The trained net (the last run's); None with ``estimator``.
     estimator_ : scikit-learn classifier or None
@@ -202,6 +218,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [callable],
+        "standardize": ["boolean"],
         "record": [StrOptions({"train", "eval"})],
         "record_trajectory": ["boolean"],
         "device": [str, torch.device],
@@ -221,6 +238,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         lr=1e-3,
         batch_size=128,
         optimizer=torch.optim.Adam,
+        standardize=True,
         record="train",
         record_trajectory=False,
         device="cpu",
@@ -237,6 +255,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.lr = lr
         self.batch_size = batch_size
         self.optimizer = optimizer
+        self.standardize = standardize
         self.record = record
         self.record_trajectory = record_trajectory
         self.device = device
@@ -269,6 +288,10 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self._check_class_sizes(y_enc)
         n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
+        if self.estimator is None:
+            fit_input_standardizer(self, X)
+        else:
+            self.input_mean_ = self.input_scale_ = None
         if self.contamination == "threshold_samples":
             means, proba, trajectory, threshold = self._threshold_sample_runs(
                 X, y_enc, n_classes, rng
@@ -323,7 +346,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
 
     def _record_torch(self, X, y_enc, n_outputs, seed):
         torch_seed, shuffle_seed = draw_seeds(np.random.RandomState(seed), 2)
-        X_t = to_tensor_2d_or_nd(X, self.device)
+        X_t = to_tensor_2d_or_nd(X, self.device, fitted_input_standardizer(self))
         y_t = torch.as_tensor(y_enc, device=self.device)
         recorder = SEIRecorder(
             len(y_enc),

@@ -58,7 +58,16 @@ class ValidationDMICheckpoint(Callback):
         logits = net.forward(self.X_valid, training=False, device=net.device)
         y = self.y_valid.to(logits.device)
         U = dmi_matrix(logits, y) / len(y)
-        loss = -float(torch.linalg.slogdet(U).logabsdet)
+        sign, logabsdet = torch.linalg.slogdet(U)
+        # |det U| does not change when two predicted classes are swapped
+        # (Xu et al., 2019, Section 4), so a permuted labelling can score as
+        # well as the right one. det(U_noisy) = det(T) det(U_clean) and a
+        # classifier that agrees with the true labels has det(U_clean) > 0:
+        # for any noise with det(T) > 0 (every diagonally dominant T, and
+        # one-way flips at any rate below 1) the right labelling has
+        # det U > 0. Weights with det U <= 0 (e.g. a random start that is
+        # anti-correlated with the labels) are never kept.
+        loss = -float(logabsdet) if float(sign) > 0 else float("inf")
         acc = float((logits.argmax(1) == y).float().mean())
         return loss, acc
 

@@ -14,7 +14,17 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["IndexedBatch", "InMemoryBatchIterator", "to_tensor_2d_or_nd"]
+__all__ = [
+    "IndexedBatch",
+    "InMemoryBatchIterator",
+    "InputStandardizer",
+    "to_tensor_2d_or_nd",
+]
+
+# Rows converted at a time when standardising: bounds the float64 temporary
+# (a 50,000 x 3 x 64 x 64 image array would need 4.9 GB at once).
+_CHUNK_VALUES = 1 << 22
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class IndexedBatch(tuple):
@@ -32,17 +42,117 @@ class IndexedBatch(tuple):
         return self
 
 
-def to_tensor_2d_or_nd(X, device="cpu"):
+def to_tensor_2d_or_nd(X, device="cpu", standardizer=None):
     """Return dense ``X`` as a float32 tensor on ``device``; keep sparse on host.
 
     Sparse matrices stay a CSR matrix: batches are densified one at a time so
-    that a TF-IDF matrix is never densified whole.
+    that a TF-IDF matrix is never densified whole. A fitted
+    :class:`InputStandardizer` is applied in float64 before the cast, so that
+    values beyond float32's range or with a large offset keep their precision.
+    ``X`` itself is never modified.
     """
     if sp.issparse(X):
         return sp.csr_matrix(X, dtype=np.float32)
     if isinstance(X, torch.Tensor):
-        return X.to(device=device, dtype=torch.float32)
-    return torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+        if standardizer is None:
+            return X.to(device=device, dtype=torch.float32)
+        X = X.detach().cpu().numpy()
+    if standardizer is not None:
+        out = standardizer.transform(X)
+    else:
+        with np.errstate(over="ignore"):  # reported by the check below
+            out = np.asarray(X, dtype=np.float32)
+        _check_float32_range(X, out)
+    return torch.as_tensor(out, device=device)
+
+
+def _check_float32_range(X, X32):
+    """Raise when finite values of ``X`` overflow float32 (the network's dtype)."""
+    if X32.dtype != np.float32 or X is X32 or not X32.size:
+        return
+    if not np.isfinite(X32).all() and np.isfinite(np.asarray(X)).all():
+        peak = float(np.abs(np.asarray(X, dtype=np.float64)).max())
+        raise ValueError(
+            f"X holds finite values beyond float32's range (largest |x| = "
+            f"{peak:.3g}, float32 max = {_FLOAT32_MAX:.3g}); the network "
+            f"computes in float32. Rescale X, or leave standardize=True so "
+            f"that it is standardised in float64 first."
+        )
+
+
+class InputStandardizer:
+    """Shift and scale the inputs of a network, with statistics kept from fit.
+
+    Dense 2-D data are standardised per feature; N-d data (images of shape
+    ``(n, channels, height, width)``) per channel, over all other axes, as
+    image pipelines normalise. Statistics are computed in float64, in chunks
+    of rows. A constant feature keeps scale 1 (it is only centred). Sparse
+    data are left as they are: centring would densify them and per-feature
+    scaling inflates rare terms of a TF-IDF matrix.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (n_features_or_channels,)
+        Subtracted from each feature (channel).
+    scale : ndarray of shape (n_features_or_channels,)
+        Divides each centred feature (channel).
+    """
+
+    def __init__(self, mean, scale):
+        self.mean = mean
+        self.scale = scale
+
+    @classmethod
+    def fit(cls, X):
+        """Return the standardizer of ``X`` (None for sparse ``X``)."""
+        if sp.issparse(X):
+            return None
+        X = np.asarray(X)
+        axes = (0, *range(2, X.ndim))
+        n_per = X.size // X.shape[1] if X.shape[1] else 0
+        total = np.zeros(X.shape[1])
+        for part in _row_chunks(X):
+            total += part.sum(axis=axes, dtype=np.float64)
+        mean = total / max(n_per, 1)
+        squares = np.zeros(X.shape[1])
+        for part in _row_chunks(X):
+            centred = part.astype(np.float64) - _broadcast(mean, X.ndim)
+            squares += np.square(centred).sum(axis=axes)
+        std = np.sqrt(squares / max(n_per, 1))
+        # Constant up to float rounding: keep the feature, only centred.
+        constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
+        scale = np.where(constant, 1.0, std)
+        return cls(mean, scale)
+
+    @property
+    def constant_features(self):
+        """Indices of the features (channels) that were constant in fit."""
+        return np.flatnonzero(self.scale == 1.0)
+
+    def transform(self, X):
+        """Return ``(X - mean) / scale`` as a new float32 array."""
+        X = np.asarray(X)
+        out = np.empty(X.shape, dtype=np.float32)
+        mean = _broadcast(self.mean, X.ndim)
+        scale = _broadcast(self.scale, X.ndim)
+        start = 0
+        for part in _row_chunks(X):
+            out[start : start + len(part)] = (part - mean) / scale
+            start += len(part)
+        return out
+
+
+def _broadcast(values, ndim):
+    """Shape per-feature values to broadcast against N-d rows (axis 1)."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _row_chunks(X):
+    """Yield consecutive row blocks of ``X`` of about ``_CHUNK_VALUES`` values."""
+    per_row = max(1, X.size // max(len(X), 1))
+    step = max(1, _CHUNK_VALUES // per_row)
+    for start in range(0, len(X), step):
+        yield X[start : start + step]
 
 
 class InMemoryBatchIterator:
@@ -123,3 +233,23 @@ class InMemoryBatchIterator:
             X = self._take(self._X, index)
             y = None if self._y is None else self._take(self._y, index)
             yield IndexedBatch(X, y, index)
+
+
+def fit_input_standardizer(estimator, X):
+    """Set ``input_mean_`` / ``input_scale_`` of an estimator from ``X``.
+
+    Returns the :class:`InputStandardizer` to apply, or None when the
+    estimator's ``standardize`` is off or ``X`` is sparse (then both
+    attributes are None).
+    """
+    standardizer = InputStandardizer.fit(X) if estimator.standardize else None
+    estimator.input_mean_ = None if standardizer is None else standardizer.mean
+    estimator.input_scale_ = None if standardizer is None else standardizer.scale
+    return standardizer
+
+
+def fitted_input_standardizer(estimator):
+    """Return the standardizer kept by ``fit`` (None if there is none)."""
+    if getattr(estimator, "input_mean_", None) is None:
+        return None
+    return InputStandardizer(estimator.input_mean_, estimator.input_scale_)
