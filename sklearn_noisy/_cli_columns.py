@@ -4,8 +4,8 @@
 read (numeric, date, categorical, text, the row ID, or dropped, and why);
 :func:`format_plan` prints that decision; :func:`make_table_preprocessor`
 builds the scikit-learn transformer that applies it, so that a saved model
-reads new tables the same way. The rules (docs/cli.md, "How columns are
-read"):
+reads new tables the same way. The rules (docs/cli.md, "How table columns
+are read"):
 
 - ``--id``, ``--text``, ``--features`` and ``--drop`` are followed as given.
 - Empty and constant columns are dropped. Without ``--features``, so is an

@@ -14,7 +14,6 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SIZE = 28
 # Grey-scale from RGB with the ITU-R 601-2 luma weights, as PIL's convert("L").
 _LUMA = (0.299, 0.587, 0.114)
-_TABLE_ONLY = ("id_column", "--id"), ("features", "--features"), ("drop", "--drop")
 
 
 @dataclass
@@ -60,13 +59,13 @@ def load_data(
         raise FileNotFoundError(f"{path} does not exist")
     suffix = path.suffix.lower()
     is_table = path.is_file() and suffix in TABLE_SUFFIXES
+    options = {"--id": id_column, "--text": text, "--features": features}
+    used = [option for option, value in {**options, "--drop": drop}.items() if value]
+    if used and not is_table:
+        raise ValueError(
+            f"{used[0]} applies to CSV and Parquet tables; {path} is not one"
+        )
     given = {"id_column": id_column, "features": features, "drop": drop}
-    for key, option in _TABLE_ONLY + (("text", "--text"),):
-        value = text if key == "text" else given[key]
-        if value and not is_table:
-            raise ValueError(
-                f"{option} applies to CSV and Parquet tables; {path} is not one"
-            )
     if path.is_dir():
         return _read_images(path, image_size, channels, labels)
     if suffix == ".npz":

@@ -116,7 +116,8 @@ def _write_idx(path, array):
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
         n.to_bytes(4, "big") for n in array.shape
     )
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    data = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data, compresslevel=1))
 
 
 # get_data_home -------------------------------------------------------------
