@@ -11,7 +11,8 @@ are read"):
 - Empty and constant columns are dropped. Without ``--features``, so is an
   ID-like column: unique values and a name such as ``id``, ``patient_id`` or
   ``PatientID``, or a running number (0, 1, 2, ...); the first ID-like column
-  by name is the row ID of the outputs when ``--id`` is not given.
+  by name that is not a feature (nor named in ``--drop``) is the row ID of
+  the outputs when ``--id`` is not given.
 - A column whose values are numbers, up to a few tokens such as ``'n/a'`` or
   ``'?'`` (at least 90% numbers), is numeric; the tokens are missing values.
 - A column of ISO 8601 dates (``2020-01-31``, at least 90% of the values) is
@@ -87,10 +88,7 @@ def plan_columns(df, *, target, text=(), id_column=None, features=None, drop=())
     if refused:
         raise ValueError(_refusal(refused))
     if id_column is None:
-        id_column = next((c.name for c in plan if c.note.startswith("ID-like (")), None)
-        for column in plan:
-            if column.name == id_column:
-                column.note += "; used as the row ID (choose with --id)"
+        id_column = _find_id(df, plan)
     if not any(c.role in _FEATURE_ROLES for c in plan):
         raise ValueError(
             "no feature column is left to learn from: "
@@ -100,6 +98,25 @@ def plan_columns(df, *, target, text=(), id_column=None, features=None, drop=())
 
 
 _FEATURE_ROLES = ("numeric", "date", "categorical", "text")
+
+
+def _find_id(df, plan):
+    """Make the first ID-like column that is not a feature the row ID.
+
+    A column left out by ``--features`` qualifies; one named in ``--drop``
+    does not. Return its name, or None.
+    """
+    for column in plan:
+        if column.note.startswith("ID-like (") or (
+            column.note == "not in --features"
+            and _id_like_name(column.name)
+            and df[column.name].notna().all()
+            and df[column.name].is_unique
+        ):
+            column.role = "id"
+            column.note = "ID-like name, unique values: the row ID (--id chooses)"
+            return column.name
+    return None
 
 
 def _check_named_columns(df, target, text, id_column, features, drop):

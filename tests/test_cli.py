@@ -302,9 +302,10 @@ def test_cli_detect_reports_how_each_column_was_read(patients_file, tmp_path, ca
     argv = ["detect", str(patients_file), "--target", "label", "--out", str(out)]
     assert main([*argv, *FAST]) == 0
     report = _report(capsys.readouterr().out)
-    assert report["patient_id"][0] == "dropped"
-    assert "ID-like" in report["patient_id"][1]
-    assert "used as the row ID" in report["patient_id"][1]
+    assert report["patient_id"] == (
+        "id",
+        "ID-like name, unique values: the row ID (--id chooses)",
+    )
     assert report["visit"][0] == "date"
     assert "2021-01-01 to 2021-03-31" in report["visit"][1]
     assert report["age"] == (
@@ -326,17 +327,18 @@ def test_cli_features_and_drop_choose_the_columns(patients_file, tmp_path, capsy
     argv = ["detect", str(patients_file), "--target", "label", "--out", str(out)]
     assert main([*argv, "--features", "size,site", *FAST]) == 0
     report = _report(capsys.readouterr().out)
-    assert [c for c, (role, _) in report.items() if role not in ("dropped",)] == [
-        "size",
-        "site",
-        "label",
+    features = [
+        c for c, (role, _) in report.items() if role in ("numeric", "categorical")
     ]
+    assert features == ["size", "site"]
     assert report["visit"] == ("dropped", "not in --features")
-    # Chosen columns are not second-guessed, but the row ID is still found.
+    assert report["patient_id"][0] == "id"  # left out, but still the row ID
+    _check_ranking(out, 90, "patient_id")
     assert main([*argv, "--drop", "visit", "--drop", "age", "--overwrite"]) == 0
     report = _report(capsys.readouterr().out)
     assert report["visit"] == report["age"] == ("dropped", "--drop")
     assert report["size"][0] == "numeric"
+    assert report["patient_id"][0] == "id"
 
 
 def test_cli_id_is_carried_into_every_output(patients_file, tmp_path, capsys):
