@@ -56,8 +56,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def serve():
+def serve(monkeypatch):
     """Return ``serve(folder) -> base URL`` of an HTTP server on 127.0.0.1."""
+    # urllib would send even 127.0.0.1 through a proxy named in the environment.
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
     servers = []
 
     def start(folder):
@@ -74,8 +77,10 @@ def serve():
 
 
 @pytest.fixture
-def offline_url():
+def offline_url(monkeypatch):
     """Return a URL on 127.0.0.1 where nothing listens (a closed port)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
