@@ -453,16 +453,25 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True)
     if data:
         group = parser.add_argument_group("data")
         group.add_argument("data", metavar="DATA", help="CSV, Parquet, .npz or folder")
-        group.add_argument(
-            "--target", metavar="COLUMN", help="label column of a table (required)"
-        )
-        group.add_argument(
-            "--id",
-            metavar="COLUMN",
-            help="column that identifies rows, copied into the outputs and not "
-            "used as a feature (default: an ID-like column such as 'id' or "
-            "'patient_id', else the row position)",
-        )
+        if columns:
+            target_help = "label column of a table (required for tables)"
+            id_help = (
+                "column that identifies rows, copied into the outputs and not "
+                "used as a feature (default: an ID-like column such as 'id' or "
+                "'patient_id', else the row position)"
+            )
+        else:  # predict: the model knows how its data were read
+            target_help = (
+                "label column, to report the accuracy against it (default: the "
+                "training label column, when the table has it)"
+            )
+            id_help = (
+                "column that identifies rows, copied into the output (default: "
+                "the training ID column when the table has it, else the row "
+                "position)"
+            )
+        group.add_argument("--target", metavar="COLUMN", help=target_help)
+        group.add_argument("--id", metavar="COLUMN", help=id_help)
         if columns:
             group.add_argument(
                 "--text",
