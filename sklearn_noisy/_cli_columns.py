@@ -57,6 +57,7 @@ class Column:
     name: object
     role: str  # target, id, numeric, date, categorical, text, dropped
     note: str = ""
+    id_like: bool = False  # unique values and an ID-like name
 
 
 # ------------------------------------------------------------------ planning
@@ -79,7 +80,8 @@ def plan_columns(df, *, target, text=(), id_column=None, features=None, drop=())
         elif name in drop:
             column = Column(name, "dropped", "--drop")
         elif features is not None and name not in features:
-            column = Column(name, "dropped", "not in --features")
+            id_like = _unique(df[name]) and _id_like_name(name)
+            column = Column(name, "dropped", "not in --features", id_like)
         else:
             column = _read_as(df[name], name, chosen=features is not None)
             if column.role == "refused":
@@ -88,7 +90,7 @@ def plan_columns(df, *, target, text=(), id_column=None, features=None, drop=())
     if refused:
         raise ValueError(_refusal(refused))
     if id_column is None:
-        id_column = _find_id(df, plan)
+        id_column = _find_id(plan)
     if not any(c.role in _FEATURE_ROLES for c in plan):
         raise ValueError(
             "no feature column is left to learn from: "
@@ -100,19 +102,14 @@ def plan_columns(df, *, target, text=(), id_column=None, features=None, drop=())
 _FEATURE_ROLES = ("numeric", "date", "categorical", "text")
 
 
-def _find_id(df, plan):
+def _find_id(plan):
     """Make the first ID-like column that is not a feature the row ID.
 
     A column left out by ``--features`` qualifies; one named in ``--drop``
     does not. Return its name, or None.
     """
     for column in plan:
-        if column.note.startswith("ID-like (") or (
-            column.note == "not in --features"
-            and _id_like_name(column.name)
-            and df[column.name].notna().all()
-            and df[column.name].is_unique
-        ):
+        if column.id_like:
             column.role = "id"
             column.note = "ID-like name, unique values: the row ID (--id chooses)"
             return column.name
@@ -157,9 +154,9 @@ def _read_as(series, name, chosen):
         return Column(name, "dropped", "empty: every value is missing")
     if series.nunique(dropna=False) == 1:
         return Column(name, "dropped", f"constant ({_show(values.iloc[0])})")
-    unique = values.is_unique and len(values) == len(series)
+    unique = _unique(series)
     if not chosen and unique and _id_like_name(name):
-        return Column(name, "dropped", "ID-like (an ID name, unique values)")
+        return Column(name, "dropped", "ID-like (an ID name, unique values)", True)
     if is_bool_dtype(series):
         return Column(name, "categorical", "true/false" + _missing_category(series))
     if is_numeric_dtype(series):
@@ -202,6 +199,11 @@ def _refusal(refused):
         f"would make a feature per row. Pass --text {first} to read free text "
         f"(TF-IDF), --id {first} if it identifies rows, or --drop {first}"
     )
+
+
+def _unique(series):
+    """Whether every value is present and different from the others."""
+    return bool(series.notna().all() and series.is_unique)
 
 
 def _id_like_name(name):
