@@ -126,15 +126,15 @@ def load_dataset(name, seed):
         X, y = ds.load_mnist_5k()
         return (X / 255.0).astype(np.float32), y, None
     if name == "fashion":
-        X, y = ds.load_fashion_mnist(n_samples=FASHION_N, random_state=seed)
+        X, y = ds.fetch_fashion_mnist(n_samples=FASHION_N, random_state=seed)
         return _flat01(X), y, None
     if name in ("breast", "pneumonia"):
-        X, y = ds.load_medmnist(name + "mnist", split="train")
+        X, y = ds.fetch_medmnist(name + "mnist", split="train")
         return _flat01(X), y, None
     if name == "mr":
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        texts, y = ds.load_mr()
+        texts, y = ds.fetch_mr()
         vec = TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=MR_MAX_FEATURES)
         return vec.fit_transform(texts).astype(np.float32), y, None
     if name == "mnist_errors":

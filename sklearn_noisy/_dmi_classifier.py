@@ -20,9 +20,11 @@ from .utils._data import (
 )
 from .utils._net import (
     RoutedParamsMixin,
+    add_callback,
     build_net,
     check_routed_params,
     draw_seeds,
+    set_progress_phase,
     softmax_numpy,
     torch_seeded,
 )
@@ -116,7 +118,12 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Extra skorch callbacks (copied at ``fit``). They see two training
         calls: the warm-up and the L_DMI phase.
     verbose : int, default=0
-        skorch's verbosity: 0 prints nothing, 1 prints a line per epoch.
+        0 prints nothing; 1 reports every epoch on stderr, labelled with the
+        phase ("warm-up (cross-entropy)", then "L_DMI") and its losses: a
+        progress bar per phase when stderr is a terminal and tqdm is
+        installed, else one line per epoch
+        (:class:`~sklearn_noisy.callbacks.EpochProgress`; it replaces
+        skorch's own per-epoch table).
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, dropout, the shuffling and the
         validation split. Same int, same predictions on CPU.
@@ -306,7 +313,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             checkpoint = ValidationDMICheckpoint(
                 X_all[split[1]], y_all[split[1]], patience=self.n_iter_no_change
             )
-            net.callbacks_.append(("valid_dmi_checkpoint", checkpoint))
+            add_callback(net, "valid_dmi_checkpoint", checkpoint)
         if self.warmup_epochs == "auto" and split is not None:
             steps_per_epoch = max(1, len(y_train) // net.batch_size)
             warmup = min(self.max_epochs, -(-_AUTO_WARMUP_STEPS // steps_per_epoch))
@@ -317,6 +324,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
 
         if warmup > 0:
             net.max_epochs = warmup
+            phase = "warm-up (cross-entropy)" if self.max_epochs else "cross-entropy"
+            set_progress_phase(net, phase)
             net.partial_fit(X_train, y_train)
             self._mark_phase("cross_entropy", 0)
         self.warmup_epochs_ = (
@@ -329,6 +338,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             n_before = len(net.history)
             net.set_params(criterion=DMILoss, lr=self.lr, max_epochs=self.max_epochs)
             net.initialize_optimizer()
+            set_progress_phase(net, "L_DMI")
             net.partial_fit(X_train, y_train)
             self._mark_phase("dmi", n_before)
 

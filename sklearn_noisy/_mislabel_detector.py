@@ -130,7 +130,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (copied at ``fit``).
     verbose : int, default=0
-        skorch's verbosity.
+        0 prints nothing; 1 reports every training epoch on stderr: a
+        progress bar when stderr is a terminal and tqdm is installed, else
+        one line per epoch (:class:`~sklearn_noisy.callbacks.EpochProgress`).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, shuffling and threshold samples. Same int,
         same scores on CPU.
@@ -156,6 +158,12 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         Samples with ``train_scores_ < offset_`` are flagged.
     label_issues_ : ndarray of int
         Indices of the flagged training samples, most suspicious first.
+    label_issues_index_ : pandas.Index or ndarray of int
+        The flagged training samples by the index of ``X`` (or of ``y``) when
+        it was a pandas DataFrame or Series, most suspicious first:
+        ``X.loc[detector.label_issues_index_]`` are the suspected rows and
+        ``X.drop(index=detector.label_issues_index_)`` the others. Without a
+        pandas index, equal to ``label_issues_``.
     trajectory_ : ndarray of shape (n_samples, n_epochs) or None
         Per-epoch signed entropy (float16) when ``record_trajectory=True``.
         With ``contamination="threshold_samples"`` the two runs stand side by
@@ -284,6 +292,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         """
         check_routed_params(self)
         self._check_options()
+        index = _pandas_index(X, y)
         X, y_enc = check_classification_data(self, X, y)
         self._check_class_sizes(y_enc)
         n_classes = len(self.classes_)
@@ -309,6 +318,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.label_issues_ = flagged[
             np.argsort(self.train_scores_[flagged], kind="stable")
         ]
+        self.label_issues_index_ = (
+            self.label_issues_.copy() if index is None else index[self.label_issues_]
+        )
         self._rows = TrainingRowIndex(X)
         self._group_scores = self._rows.group_means(self.train_scores_)
         return self
@@ -573,6 +585,15 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.non_deterministic = self.device != "cpu"
         return tags
+
+
+def _pandas_index(X, y):
+    """Return the pandas index of ``X`` (else of ``y``), or None for arrays."""
+    for data in (X, y):
+        index = getattr(data, "index", None)
+        if index is not None and hasattr(data, "iloc"):
+            return index
+    return None
 
 
 def _take_rows(data, index):

@@ -6,13 +6,15 @@ They follow skorch's callback protocol (``on_train_begin``, ``on_epoch_end``,
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from skorch.callbacks import Callback
 
 from ._core.dmi import dmi_matrix
 from ._core.sei import DynamicsAccumulator
 
-__all__ = ["SEIRecorder", "ValidationDMICheckpoint"]
+__all__ = ["EpochProgress", "SEIRecorder", "ValidationDMICheckpoint"]
 
 
 class ValidationDMICheckpoint(Callback):
@@ -177,3 +179,129 @@ class SEIRecorder(Callback):
             index = torch.arange(self.n_samples, device=logits.device)
             self.accumulator_.add(index, logits, self.y)
         self.accumulator_.end_epoch()
+
+
+# How the history's metrics are named in progress reports; the loss is named
+# after the criterion of the phase (an L_DMI value is minus a log-determinant,
+# so negative values are normal).
+_CRITERION_NAMES = {"DMILoss": "L_DMI", "CrossEntropyLoss": "cross-entropy"}
+_METRICS = (("valid_acc", "valid accuracy"), ("valid_dmi_loss", "valid L_DMI"))
+
+
+class EpochProgress(Callback):
+    """Report every epoch on stderr, labelled with the estimator and the phase.
+
+    On a terminal (and with tqdm installed) a progress bar per training phase;
+    otherwise one log line per epoch, so that piped and logged runs show
+    progress too. The estimators add one when ``verbose`` is on and set
+    ``phase`` ("warm-up (cross-entropy)", "L_DMI", ...) before each phase.
+
+    Parameters
+    ----------
+    label : str, default=""
+        What trains, e.g. "DMIClassifier"; starts every line.
+    phase : str, default="training"
+        The current phase, e.g. "warm-up (cross-entropy)" or "L_DMI".
+    mode : {"auto", "bar", "log"}, default="auto"
+        "bar": a tqdm bar; "log": a line per epoch; "auto": a bar when
+        ``stream`` is a terminal and tqdm is installed, else lines.
+    stream : file-like or None, default=None
+        Where to write; None is ``sys.stderr`` at the time of writing.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from sklearn_noisy.callbacks import EpochProgress
+    >>> from sklearn_noisy.modules import MLP
+    >>> log = io.StringIO()
+    >>> net = NeuralNetClassifier(
+    ...     MLP, module__n_features=4, module__n_classes=2, max_epochs=2,
+    ...     criterion=torch.nn.CrossEntropyLoss, train_split=None, verbose=0,
+    ...     callbacks=[EpochProgress("MLP", mode="log", stream=log)])
+    >>> X = np.random.RandomState(0).rand(20, 4).astype("float32")
+    >>> _ = net.fit(X, np.arange(20) % 2)
+    >>> log.getvalue().splitlines()[0][:38]
+    'MLP training epoch 1/2: cross-entropy '
+    """
+
+    def __init__(self, label="", phase="training", mode="auto", stream=None):
+        self.label = label
+        self.phase = phase
+        self.mode = mode
+        self.stream = stream
+
+    def _stream(self):
+        return sys.stderr if self.stream is None else self.stream
+
+    def _use_bar(self):
+        if self.mode == "log":
+            return False
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            if self.mode == "bar":
+                raise
+            return False
+        if self.mode == "bar":
+            return True
+        isatty = getattr(self._stream(), "isatty", None)
+        return bool(isatty and isatty())
+
+    def on_train_begin(self, net, **kwargs):
+        """Start a bar (or a line count) over this phase's epochs."""
+        self.title_ = " ".join(part for part in (self.label, self.phase) if part)
+        self.total_ = net.max_epochs
+        self.first_epoch_ = len(net.history)
+        self.reported_ = len(net.history)
+        self.bar_ = None
+        if self._use_bar():
+            from tqdm import tqdm
+
+            self.bar_ = tqdm(
+                total=self.total_,
+                desc=self.title_,
+                unit="epoch",
+                file=self._stream(),
+                dynamic_ncols=True,
+            )
+
+    def _metrics(self, net, row):
+        criterion = getattr(net, "criterion_", None)
+        name = type(criterion).__name__
+        parts = []
+        if "train_loss" in row:
+            parts.append(f"{_CRITERION_NAMES.get(name, name)} {row['train_loss']:.4g}")
+        parts += [f"{text} {row[key]:.4g}" for key, text in _METRICS if key in row]
+        return ", ".join(parts)
+
+    def _report(self, net):
+        for row in net.history[self.reported_ :]:
+            metrics = self._metrics(net, row)
+            if self.bar_ is not None:
+                self.bar_.set_postfix_str(metrics, refresh=False)
+                self.bar_.update(1)
+            else:
+                epoch = self.reported_ - self.first_epoch_ + 1
+                print(
+                    f"{self.title_} epoch {epoch}/{self.total_}: {metrics} "
+                    f"({row.get('dur', 0.0):.1f} s)",
+                    file=self._stream(),
+                    flush=True,
+                )
+            self.reported_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        """Report the epoch just finished."""
+        self._report(net)
+
+    def on_train_end(self, net, **kwargs):
+        """Report an epoch that ended training early, then close the bar."""
+        self._report(net)
+        if self.bar_ is not None:
+            self.bar_.close()
+        # A closed tqdm bar holds a lock and a stream: drop it so that a
+        # fitted estimator pickles.
+        self.bar_ = None

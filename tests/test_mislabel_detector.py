@@ -558,3 +558,46 @@ def test_mislabel_detector_detection_auroc_on_digits(
     )
     det = MislabelDetector(random_state=0).fit(X, y_noisy)
     assert roc_auc_score(y_noisy != y, -det.score_samples(X)) >= floor
+
+
+# pandas ---------------------------------------------------------------------
+
+
+def test_mislabel_detector_label_issues_index_follows_the_dataframe_index():
+    """Check that label_issues_index_ names the flagged rows by X's index."""
+    pd = pytest.importorskip("pandas")
+    X, y_noisy, _ = _noisy_digits(200)
+    index = pd.Index([f"img{k:03d}" for k in range(200)], name="file")
+    X_df = pd.DataFrame(X, index=index).rename(columns=str)
+    detector = MislabelDetector(**FAST).fit(X_df, y_noisy)
+    assert len(detector.label_issues_) > 0
+    assert list(detector.label_issues_index_) == list(index[detector.label_issues_])
+    kept = X_df.drop(index=detector.label_issues_index_)
+    assert len(kept) == 200 - len(detector.label_issues_)
+
+
+def test_mislabel_detector_label_issues_index_from_a_series_y():
+    """Check that a pandas y lends its index when X is an array."""
+    pd = pytest.importorskip("pandas")
+    X, y_noisy, _ = _noisy_digits(200)
+    y = pd.Series(y_noisy, index=np.arange(1000, 1200))
+    detector = MislabelDetector(**FAST).fit(X, y)
+    np.testing.assert_array_equal(
+        detector.label_issues_index_, 1000 + detector.label_issues_
+    )
+
+
+def test_mislabel_detector_label_issues_index_without_pandas(fitted):
+    """Check that arrays give label_issues_index_ equal to label_issues_."""
+    detector = fitted[0]
+    np.testing.assert_array_equal(detector.label_issues_index_, detector.label_issues_)
+
+
+@pytest.mark.parametrize("column", ["2020-01-01", "red"])
+def test_mislabel_detector_non_numeric_column_is_named(column):
+    """Check that a text column in a DataFrame is named, with the fix."""
+    pd = pytest.importorskip("pandas")
+    X, y_noisy, _ = _noisy_digits(100)
+    X_df = pd.DataFrame(X[:, :3], columns=["a", "b", "c"]).assign(when=column)
+    with pytest.raises(ValueError, match="'when'.*ColumnTransformer"):
+        MislabelDetector(**FAST).fit(X_df, y_noisy)
