@@ -8,6 +8,9 @@ Sub-commands:
   or an image folder by how likely their label is wrong.
 - ``train DATA``: fit a noise-robust classifier and save it with joblib.
 - ``predict MODEL DATA``: predict with a saved model.
+- ``review DATA``: write an HTML page to review the flagged rows and export
+  decisions (keep, relabel, drop) as CSV.
+- ``apply DATA DECISIONS``: apply those decisions to a copy of DATA.
 
 The heavy modules (torch, skorch, scikit-learn, pandas, matplotlib) are
 imported inside each sub-command, so ``--help`` answers at once. Bad input
@@ -418,6 +421,19 @@ def _cmd_predict(args):
     return 0
 
 
+# ---------------------------------------------------------- review/apply
+def _cmd_review(args):
+    from ._cli_review import run_review
+
+    return run_review(args)
+
+
+def _cmd_apply(args):
+    from ._cli_review import run_apply
+
+    return run_apply(args)
+
+
 # ----------------------------------------------------------------- parser
 def _positive_int(text):
     if not text.isdigit() or int(text) < 1:
@@ -513,6 +529,44 @@ def _build_parser():
     predict.add_argument("model", metavar="MODEL", help="file written by train")
     _add_options(predict, data=True, out_help="predictions CSV")
     predict.set_defaults(handler=_cmd_predict)
+
+    review = commands.add_parser(
+        "review", help="write an HTML page to review the flagged rows"
+    )
+    _add_options(
+        review, data=True, epochs_help="training epochs (30)", out_help="HTML page"
+    )
+    review.add_argument("--method", choices=_METHODS, default="sei", help="score (sei)")
+    review.add_argument(
+        "--contamination",
+        type=_contamination,
+        default="auto",
+        help=f"share flagged (a float) or a rule: {', '.join(_RULES)} (auto)",
+    )
+    review.add_argument(
+        "--rows",
+        type=_positive_int,
+        metavar="N",
+        help="list the N most suspicious rows, flagged or not (default: the flagged)",
+    )
+    review.set_defaults(handler=_cmd_review)
+
+    apply = commands.add_parser(
+        "apply", help="apply the decisions exported from a review page"
+    )
+    apply.add_argument("data", metavar="DATA", help="the data that was reviewed")
+    apply.add_argument(
+        "decisions", metavar="DECISIONS", help="CSV exported from the review page"
+    )
+    apply.add_argument("--target", metavar="COLUMN", help="label column (tables)")
+    apply.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="cleaned copy: a CSV/Parquet table like DATA, an .npz, or for an "
+        "image folder a CSV of path,label",
+    )
+    apply.set_defaults(handler=_cmd_apply)
     return parser
 
 
