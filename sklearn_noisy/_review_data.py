@@ -179,10 +179,10 @@ def table_cells(table, rows, columns):
 
 # ------------------------------------------------------------------- JSON
 def rounded(values, digits=4):
-    """Return floats as a list with NaN as None, rounded for a small page."""
+    """Return floats as a list, rounded for a small page; None if not finite."""
     values = np.round(np.asarray(values, dtype=np.float64), digits)
     out = values.astype(object)
-    out[np.isnan(values)] = None
+    out[~np.isfinite(values)] = None
     return out.tolist()
 
 

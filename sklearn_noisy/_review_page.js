@@ -78,13 +78,18 @@
     zero.setAttribute("x1", 0); zero.setAttribute("x2", width);
     zero.setAttribute("y1", height / 2); zero.setAttribute("y2", height / 2);
     svg.appendChild(zero);
-    var d = "", open = false, last = -1;
+    var d = "", open = false, last = -1, sum = 0, count = 0;
     for (var k = 0; k < n; k++) {
       if (values[k] === null) { open = false; continue; }
       d += (open ? "L" : "M") + x(k).toFixed(1) + " " + y(values[k]).toFixed(1);
       open = true;
       last = k;
+      sum += values[k];
+      count += 1;
     }
+    // A negative mean (SEI below 0): the network mostly disagreed with the label.
+    var tone = count && sum < 0 ? " negative" : "";
+    svg.setAttribute("class", "spark" + tone);
     var path = document.createElementNS(SVG, "path");
     path.setAttribute("class", "curve");
     path.setAttribute("d", d);

@@ -190,7 +190,7 @@ def review_page(
         "exportName": export_name,
         "classes": [str(c) for c in detector.classes_],
         "method": str(detector.method),
-        "offset": float(detector.offset_),
+        "offset": _data.rounded([detector.offset_], 6)[0],
         "nSamples": n_samples,
         "nFlagged": len(detector.label_issues_),
         "trajectoryScale": float(np.log(max(len(detector.classes_), 2))),

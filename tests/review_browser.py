@@ -264,8 +264,7 @@ def digits_page(path, max_epochs=20, random_state=0):
 def save_review_screenshot(browser, page_path, image_path):
     """Open a page, make a few decisions with the keyboard, and screenshot it."""
     browser.open(page_path)
-    browser.press("k", "r", "d", "r")  # keep, relabel, drop, relabel
-    browser.press("\ue015")  # ArrowDown: the current row is undecided
+    browser.press("k", "r", "d", "r")  # keep, relabel, drop, relabel; on to 5
     return browser.screenshot(image_path)
 
 
@@ -280,7 +279,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "review.html"
         digits_page(page)
-        browser = Browser()
+        browser = Browser(window=(1280, 860))
         try:
             save_review_screenshot(browser, page, args.screenshot)
         finally:

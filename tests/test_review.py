@@ -99,7 +99,7 @@ def test_review_page_lists_flagged_rows_most_suspicious_first(fitted):
     assert set(rows["scores"]) == set(detector.method_scores_)
     assert np.shape(rows["trajectory"]) == (len(rows["index"]), 3)
     assert all(uri.startswith("data:image/png;base64,") for uri in rows["image"])
-    assert data["offset"] == detector.offset_
+    assert data["offset"] == pytest.approx(detector.offset_, abs=1e-6)
 
 
 def test_review_page_n_lists_the_lowest_scores(fitted):
