@@ -64,6 +64,8 @@ class ReviewPage:
         The page.
     n_rows : int
         How many samples it lists.
+    height : int
+        Height in pixels of the inline frame in a notebook.
     """
 
     def __init__(self, html, n_rows, *, height=640):
@@ -185,7 +187,7 @@ def review_page(
         )
     samples = _samples(X, rows, n_samples, kind, text, caller)
     data = {
-        "title": title if title is not None else _default_title(detector, rows),
+        "title": str(title) if title is not None else _default_title(detector, rows),
         "idName": str(id_name),
         "exportName": export_name,
         "classes": [str(c) for c in detector.classes_],
