@@ -84,7 +84,8 @@ def open_output(path, overwrite, binary=False):
     """Open an output file; without ``overwrite`` an existing file raises."""
     mode = ("w" if overwrite else "x") + ("b" if binary else "")
     try:
-        return open(path, mode, **({} if binary else {"newline": ""}))
+        text = {} if binary else {"newline": "", "encoding": "utf-8"}
+        return open(path, mode, **text)
     except FileExistsError:
         raise FileExistsError(f"{path} exists; {OVERWRITE_HINT}") from None
 

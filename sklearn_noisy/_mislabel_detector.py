@@ -579,6 +579,20 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.sample_indices_ = np.flatnonzero(kept)
         return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
 
+    def _repr_html_inner(self):
+        # Fitted, a summary of the detection above scikit-learn's diagram.
+        from .review import _detector_html_repr
+
+        return _detector_html_repr(self, super()._repr_html_inner())
+
+    def _repr_mimebundle_(self, **kwargs):
+        output = super()._repr_mimebundle_(**kwargs)
+        if "text/html" in output:
+            from .review import _detector_html_repr
+
+            output["text/html"] = _detector_html_repr(self, output["text/html"])
+        return output
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -8,6 +8,9 @@ Sub-commands:
   or an image folder by how likely their label is wrong.
 - ``train DATA``: fit a noise-robust classifier and save it with joblib.
 - ``predict MODEL DATA``: predict with a saved model.
+- ``review DATA``: write an HTML page to review the flagged rows and export
+  decisions (keep, relabel, drop) as CSV.
+- ``apply DATA DECISIONS``: apply those decisions to a copy of DATA.
 
 The reference is docs/cli.md. How table columns are read is decided and
 reported by ``_cli_columns``; what is written, and the one rule for existing
@@ -264,6 +267,20 @@ def _print_columns(args, data):
         print(format_plan(data.columns, Path(args.data).name, len(data.X)))
 
 
+def _fit_detector(args, data, **params):
+    """Preprocess DATA as its columns were read and fit the detector."""
+    from . import MislabelDetector
+
+    transformer = _preprocessor(data)
+    X = data.X if transformer is None else transformer.fit_transform(data.X)
+    return MislabelDetector(
+        method=args.method,
+        contamination=args.contamination,
+        **params,
+        **_estimator_kwargs(args),
+    ).fit(X, data.y)
+
+
 def _cmd_detect(args):
     outputs = [("--out", args.out)]
     if args.plot:
@@ -275,15 +292,7 @@ def _cmd_detect(args):
         outputs.append(("--plot (image grid)", _image_grid_path(args.plot)))
     _plan_outputs(args, outputs, [args.data])
     _print_columns(args, data)
-    from . import MislabelDetector
-
-    transformer = _preprocessor(data)
-    X = data.X if transformer is None else transformer.fit_transform(data.X)
-    detector = MislabelDetector(
-        method=args.method,
-        contamination=args.contamination,
-        **_estimator_kwargs(args),
-    ).fit(X, data.y)
+    detector = _fit_detector(args, data)
     ranking = _ranking(detector, data)
     _write_csv(ranking, args.out, args.overwrite)
     print(_detect_summary(detector, ranking, args.out))
@@ -412,6 +421,19 @@ def _cmd_predict(args):
     return 0
 
 
+# ---------------------------------------------------------- review/apply
+def _cmd_review(args):
+    from ._cli_review import run_review
+
+    return run_review(args)
+
+
+def _cmd_apply(args):
+    from ._cli_review import run_apply
+
+    return run_apply(args)
+
+
 # ----------------------------------------------------------------- parser
 def _positive_int(text):
     if not text.isdigit() or int(text) < 1:
@@ -535,6 +557,25 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True)
         )
 
 
+def _add_detector_options(parser):
+    """Add the detector's --method and --contamination (detect, review)."""
+    parser.add_argument(
+        "--method",
+        choices=_METHODS,
+        default="sei",
+        help="the score that ranks and flags (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--contamination",
+        type=_contamination,
+        default="auto",
+        metavar="RULE|SHARE|ROWS",
+        help=f"which rows to flag: a rule ({', '.join(_RULES)}), a share in "
+        "(0, 0.5] such as 0.1, or a number of rows such as 50 (default: auto: "
+        "sign for sei and aum, mixture for loss and confidence)",
+    )
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog=_PROG,
@@ -577,21 +618,7 @@ def _build_parser():
         epochs_help=f"training epochs (default: {_DETECT_EPOCHS})",
         out_help="ranking CSV to write, most suspicious row first (required)",
     )
-    detect.add_argument(
-        "--method",
-        choices=_METHODS,
-        default="sei",
-        help="the score that ranks and flags (default: %(default)s)",
-    )
-    detect.add_argument(
-        "--contamination",
-        type=_contamination,
-        default="auto",
-        metavar="RULE|SHARE|ROWS",
-        help=f"which rows to flag: a rule ({', '.join(_RULES)}), a share in "
-        "(0, 0.5] such as 0.1, or a number of rows such as 50 (default: auto: "
-        "sign for sei and aum, mixture for loss and confidence)",
-    )
+    _add_detector_options(detect)
     detect.add_argument(
         "--plot",
         metavar="FILE",
@@ -636,6 +663,54 @@ def _build_parser():
         columns=False,
     )
     predict.set_defaults(handler=_cmd_predict)
+
+    review = commands.add_parser(
+        "review",
+        help="write an HTML page to review the flagged rows",
+        description="Train MislabelDetector as detect does and write one "
+        "self-contained HTML page of the flagged rows, to keep, relabel or drop "
+        "each one and export the decisions for apply. " + _OUT_RULE,
+    )
+    _add_options(
+        review,
+        data=True,
+        epochs_help=f"training epochs (default: {_DETECT_EPOCHS})",
+        out_help="HTML page to write (required)",
+    )
+    _add_detector_options(review)
+    review.add_argument(
+        "--rows",
+        type=_positive_int,
+        metavar="N",
+        help="list the N most suspicious rows, flagged or not (default: the flagged)",
+    )
+    review.set_defaults(handler=_cmd_review)
+
+    apply = commands.add_parser(
+        "apply",
+        help="apply the decisions exported from a review page",
+        description="Write a cleaned copy of DATA with the decisions of a "
+        "review page applied: dropped rows removed, relabelled rows with their "
+        "new label. " + _OUT_RULE,
+    )
+    apply.add_argument("data", metavar="DATA", help="the data that was reviewed")
+    apply.add_argument(
+        "decisions", metavar="DECISIONS", help="CSV exported from the review page"
+    )
+    apply.add_argument("--target", metavar="COLUMN", help="label column (tables)")
+    apply.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="cleaned copy: a CSV/Parquet table like DATA, an .npz, or for an "
+        "image folder a CSV of path,label",
+    )
+    apply.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the output file if it exists (default: refuse, exit 2)",
+    )
+    apply.set_defaults(handler=_cmd_apply)
     return parser
 
 
