@@ -85,6 +85,9 @@ def _review_summary(detector, page, args):
     ]
     if page.n_rows == 0:
         lines.append("No row was flagged: use --rows N to review the N lowest scores.")
+    from .cli import _trust_report
+
+    lines += _trust_report(detector)
     target = f" --target {args.target}" if args.target else ""
     lines.append(
         f"Then: {_PROG} apply {args.data} {_export_name(args.data)}{target} "

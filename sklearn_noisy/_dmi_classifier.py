@@ -104,14 +104,17 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Optimizer of both phases; its arguments route as
         ``optimizer__<name>=value`` (e.g. ``optimizer__weight_decay=1e-4``).
-    standardize : bool, default=True
-        Standardise the inputs before they reach the network, with the
-        statistics of the training rows (kept as ``input_mean_`` and
-        ``input_scale_`` and applied again in ``predict``): each feature of
-        2-D ``X``, each channel of images, to zero mean and unit variance, in
-        float64 before the cast to the network's float32. Raw tabular features
-        and 0-255 pixels then train as well as scaled ones. Sparse ``X`` is
-        passed unchanged (centring would densify it).
+    standardize : {"auto", "features", "global"} or bool, default="auto"
+        How the inputs are scaled before they reach the network, with
+        statistics of the training rows kept as ``input_mean_`` and
+        ``input_scale_`` and applied again in ``predict`` (computed in
+        float64, before the cast to float32). "features": each feature
+        (image channel) to zero mean and unit variance, as
+        ``StandardScaler`` does; "global": one affine map of the overall
+        minimum to 0 and maximum to 1 (0-255 pixels become ``X / 255``);
+        "auto" (or True): "global" when the features' ranges lie within a
+        factor of 10 of each other, else "features". False: ``X`` as given.
+        Sparse ``X`` is never rescaled (centring would densify it).
     device : str, default="cpu"
         Torch device, e.g. "cuda".
     callbacks : list of skorch callbacks or None, default=None
@@ -200,7 +203,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [callable],
-        "standardize": ["boolean"],
+        "standardize": ["boolean", StrOptions({"auto", "features", "global"})],
         "device": [str, torch.device],
         "callbacks": [list, None],
         "verbose": ["verbose"],
@@ -219,7 +222,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change=3,
         batch_size=128,
         optimizer=torch.optim.Adam,
-        standardize=True,
+        standardize="auto",
         device="cpu",
         callbacks=None,
         verbose=0,

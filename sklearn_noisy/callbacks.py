@@ -126,7 +126,8 @@ class SEIRecorder(Callback):
 
     The per-sample sums live on the training device
     (:class:`~sklearn_noisy._core.sei.DynamicsAccumulator`) and are read as
-    ``recorder.accumulator_`` after training.
+    ``recorder.accumulator_`` after training. The recorder keeps no reference
+    to the training data after ``on_train_end``.
 
     Parameters
     ----------
@@ -141,11 +142,30 @@ class SEIRecorder(Callback):
     y : torch.Tensor of shape (n_samples,), default=None
         The encoded training labels; needed for ``mode="eval"`` only.
     trajectory : bool, default=False
-        Also keep the per-epoch signed entropy (float16).
+        Also keep the per-epoch ``"sei"`` statistic (float16).
+    early_epochs : int, default=0
+        Keep the mean probabilities of the first ``early_epochs`` epochs.
+    fit_tol : float or None, default=None
+        Stop training after an epoch in which at most this share of the
+        samples were predicted as another class than their given label: the
+        network has fitted the labels, wrong ones included, and further
+        epochs add no evidence (0 stops only when every label is fitted).
+        None never stops early.
+    min_epochs : int, default=1
+        Never stop before this many epochs.
     """
 
     def __init__(
-        self, n_samples, n_classes, mode="train", X=None, y=None, trajectory=False
+        self,
+        n_samples,
+        n_classes,
+        mode="train",
+        X=None,
+        y=None,
+        trajectory=False,
+        early_epochs=0,
+        fit_tol=None,
+        min_epochs=1,
     ):
         self.n_samples = n_samples
         self.n_classes = n_classes
@@ -153,11 +173,18 @@ class SEIRecorder(Callback):
         self.X = X
         self.y = y
         self.trajectory = trajectory
+        self.early_epochs = early_epochs
+        self.fit_tol = fit_tol
+        self.min_epochs = min_epochs
 
     def on_train_begin(self, net, **kwargs):
         """Start empty sums on the training device."""
         self.accumulator_ = DynamicsAccumulator(
-            self.n_samples, self.n_classes, net.device, trajectory=self.trajectory
+            self.n_samples,
+            self.n_classes,
+            net.device,
+            trajectory=self.trajectory,
+            early_epochs=self.early_epochs,
         )
 
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
@@ -173,19 +200,36 @@ class SEIRecorder(Callback):
         self.accumulator_.add(index, y_pred, batch[1])
 
     def on_epoch_end(self, net, **kwargs):
-        """Score all rows in eval mode (eval mode only) and close the epoch."""
+        """Score all rows (eval mode only), close the epoch, stop when fitted."""
         if self.mode == "eval":
             logits = net.forward(self.X, training=False, device=net.device)
             index = torch.arange(self.n_samples, device=logits.device)
             self.accumulator_.add(index, logits, self.y)
         self.accumulator_.end_epoch()
+        fit = self.accumulator_.fit_history[-1]
+        net.history.record("fit_accuracy", fit)
+        if (
+            self.fit_tol is not None
+            and len(self.accumulator_.fit_history) >= self.min_epochs
+            and 1.0 - fit <= self.fit_tol
+        ):
+            raise KeyboardInterrupt  # skorch's way to end fit early
+
+    def on_train_end(self, net, **kwargs):
+        """Drop the references to the training data."""
+        self.X = None
+        self.y = None
 
 
 # How the history's metrics are named in progress reports; the loss is named
 # after the criterion of the phase (an L_DMI value is minus a log-determinant,
 # so negative values are normal).
 _CRITERION_NAMES = {"DMILoss": "L_DMI", "CrossEntropyLoss": "cross-entropy"}
-_METRICS = (("valid_acc", "valid accuracy"), ("valid_dmi_loss", "valid L_DMI"))
+_METRICS = (
+    ("valid_acc", "valid accuracy"),
+    ("valid_dmi_loss", "valid L_DMI"),
+    ("fit_accuracy", "labels fitted"),
+)
 
 
 class EpochProgress(Callback):

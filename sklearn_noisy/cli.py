@@ -44,7 +44,7 @@ from ._cli_output import write_csv as _write_csv
 __all__ = ["main"]
 
 _PROG = "sklearn-noisy"
-_METHODS = ("sei", "aum", "loss", "confidence")
+_METHODS = ("sei", "sei_paper", "aum", "loss", "confidence")
 _RULES = ("auto", "mixture", "sign", "count", "threshold_samples")
 # Cross-entropy epochs of the network CleanLabelClassifier fits on the kept
 # rows when --max-epochs is not given (DMIClassifier's default max_epochs).
@@ -242,6 +242,7 @@ def _detect_summary(detector, ranking, out):
         f"  {str(label):<{width}}  {row['sum']:>7}  {row['size']}"
         for label, row in per_class.iterrows()
     ]
+    lines += _trust_report(detector)
     lines.append(f"Ranked rows written to {out}")
     return "\n".join(lines)
 
@@ -268,17 +269,45 @@ def _print_columns(args, data):
 
 
 def _fit_detector(args, data, **params):
-    """Preprocess DATA as its columns were read and fit the detector."""
-    from . import MislabelDetector
+    """Preprocess DATA as its columns were read and fit the detector.
+
+    The detector's trust warnings are not let through as Python warnings:
+    they are kept in ``fit_warnings_`` and printed with the summary.
+    """
+    import warnings
+
+    from . import MislabelDetector, UntrustedRankingWarning
 
     transformer = _preprocessor(data)
     X = data.X if transformer is None else transformer.fit_transform(data.X)
-    return MislabelDetector(
+    detector = MislabelDetector(
         method=args.method,
         contamination=args.contamination,
         **params,
         **_estimator_kwargs(args),
-    ).fit(X, data.y)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntrustedRankingWarning)
+        return detector.fit(X, data.y)
+
+
+def _trust_report(detector):
+    """Lines on how far the ranking can be trusted (the fit diagnostics)."""
+    import math
+
+    lines = [
+        f"The network fitted {detector.fit_accuracy_:.1%} of the given labels "
+        f"after {detector.n_epochs_} epochs (always predicting the most frequent "
+        f"label: {detector.majority_rate_:.1%}); flagged rows it predicted as "
+        f"their given label early in training: "
+        + (
+            "none flagged."
+            if math.isnan(detector.flagged_agreement_)
+            else f"{detector.flagged_agreement_:.0%}."
+        )
+    ]
+    lines += [f"Warning: {message}" for message in detector.fit_warnings_]
+    return lines
 
 
 def _cmd_detect(args):

@@ -60,6 +60,9 @@ def test_epoch_progress_log_mode_forces_lines_on_a_terminal():
     assert stream.getvalue().count("\n") == 2
 
 
+@pytest.mark.filterwarnings(  # random features: the ranking is meaningless
+    "ignore::sklearn_noisy._mislabel_detector.UntrustedRankingWarning"
+)
 def test_mislabel_detector_verbose_logs_every_epoch(capsys):
     """Check that the detector's verbose reports each epoch on stderr."""
     X = np.random.RandomState(0).rand(60, 4)

@@ -17,7 +17,13 @@ Image = pytest.importorskip("PIL.Image")
 # Two epochs of small networks: the whole module runs in well under a minute.
 FAST = ["--max-epochs", "2"]
 _HEAVY = ("torch", "skorch", "sklearn", "pandas", "matplotlib")
-_METHOD_COLUMNS = ["score_sei", "score_aum", "score_loss", "score_confidence"]
+_METHOD_COLUMNS = [
+    "score_sei",
+    "score_sei_paper",
+    "score_aum",
+    "score_loss",
+    "score_confidence",
+]
 
 
 def _rows(n=60, seed=0):

@@ -16,7 +16,10 @@ from sklearn_noisy._core.modules import MLP, SmallCNN
 from sklearn_noisy._mislabel_detector import _AUTO_CONTAMINATION
 from sklearn_noisy.noise import inject_label_noise, make_transition_matrix
 
-METHODS = ["sei", "aum", "loss", "confidence"]
+METHODS = ["sei", "sei_paper", "aum", "loss", "confidence"]
+# Tiny or deliberately degenerate fits below trigger the trust diagnostics;
+# the tests that are about those diagnostics check them explicitly.
+UNTRUSTED = "ignore::sklearn_noisy._mislabel_detector.UntrustedRankingWarning"
 # A small network that still separates the noise well on 500 digits
 # (SEI AUROC about 0.93-0.95) in a quarter of a second.
 FAST = dict(max_epochs=10, batch_size=32, module__hidden_units=(64,), random_state=0)
@@ -131,6 +134,7 @@ def test_scores_are_lower_for_mislabeled_samples(fitted):
 # contamination ----------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings(UNTRUSTED)  # 0.5 flags half of a 20% noisy set
 @pytest.mark.parametrize("contamination", [0.01, 0.1, 0.25, 0.5])
 def test_mislabel_detector_float_contamination_flags_that_share(contamination):
     """Check that a float contamination flags round(c * n) lowest rows."""
@@ -143,6 +147,7 @@ def test_mislabel_detector_float_contamination_flags_that_share(contamination):
     )
 
 
+@pytest.mark.filterwarnings(UNTRUSTED)  # the mixture cut flags most of class 8
 @pytest.mark.parametrize(
     "contamination", ["auto", "mixture", "sign", "count", "threshold_samples"]
 )
@@ -194,7 +199,7 @@ def test_mislabel_detector_sign_needs_a_signed_method(method):
         det.fit(X, y_noisy)
 
 
-@pytest.mark.parametrize("contamination", [0.0, 0.7, -0.1, 1, "bogus"])
+@pytest.mark.parametrize("contamination", [0.0, 0.7, -0.1, -1, 1.5, "bogus"])
 def test_mislabel_detector_contamination_out_of_range_raises(contamination):
     """Check that a bad contamination raises scikit-learn's parameter error."""
     X, y_noisy, _ = _noisy_digits(100)
@@ -289,6 +294,7 @@ def test_mislabel_detector_pandas_input():
     np.testing.assert_array_equal(det.train_scores_, reference.train_scores_)
 
 
+@pytest.mark.filterwarnings(UNTRUSTED)  # 200 unscaled rows, 10 epochs: underfit
 def test_mislabel_detector_sparse_input():
     """Check that CSR input trains, scores, and finds rows dense or sparse."""
     X, y_noisy, _ = _noisy_digits(200)
@@ -309,6 +315,7 @@ def test_mislabel_detector_dense_fit_finds_sparse_rows(fitted):
     )
 
 
+@pytest.mark.filterwarnings(UNTRUSTED)  # 3 epochs of a tiny CNN learn nothing
 def test_mislabel_detector_images_use_small_cnn():
     """Check that (n, 1, 8, 8) images train the default SmallCNN and score."""
     X, y_noisy, _ = _noisy_digits(200)
@@ -357,16 +364,17 @@ def test_mislabel_detector_custom_module(fitted):
     "estimator, n_epochs",
     [
         (GradientBoostingClassifier(n_estimators=20, max_depth=2), 20),  # staged
-        (SGDClassifier(loss="log_loss"), 5),  # partial_fit
-        (MLPClassifier(hidden_layer_sizes=(32,)), 5),  # partial_fit
+        (SGDClassifier(loss="log_loss"), 20),  # partial_fit
+        (MLPClassifier(hidden_layer_sizes=(32,)), 20),  # partial_fit
     ],
     ids=["gradient_boosting", "sgd_log_loss", "mlp"],
 )
+@pytest.mark.filterwarnings(UNTRUSTED)  # MLP: 20 passes fit 45% of 300 labels
 def test_mislabel_detector_sklearn_estimator(estimator, n_epochs):
     """Check that scikit-learn learners give per-stage or per-pass dynamics."""
     X, y_noisy, y = _noisy_digits(300)
     det = MislabelDetector(
-        estimator=estimator, max_epochs=5, record_trajectory=True, random_state=0
+        estimator=estimator, max_epochs=20, record_trajectory=True, random_state=0
     )
     # MLPClassifier.partial_fit runs one epoch per call and raises no
     # ConvergenceWarning today; should a release start to, that warning would
@@ -378,7 +386,7 @@ def test_mislabel_detector_sklearn_estimator(estimator, n_epochs):
     assert det.trajectory_.shape == (len(X), n_epochs)
     assert set(det.method_scores_) == set(METHODS)
     assert roc_auc_score(y_noisy != y, -det.train_scores_) > 0.55
-    again = MislabelDetector(estimator=estimator, max_epochs=5, random_state=0)
+    again = MislabelDetector(estimator=estimator, max_epochs=20, random_state=0)
     np.testing.assert_array_equal(
         again.fit(X, y_noisy).train_scores_, det.train_scores_
     )
