@@ -304,9 +304,7 @@ class DynamicsAccumulator:
         # int64 indices: index_copy_ (the trajectory) needs them.
         index = index.to(self._table.device, torch.int64)
         target = target.to(logits.device).long()
-        stats, proba, sign = _statistics_and_proba(
-            logits, target, self._log_thresholds
-        )
+        stats, proba, sign = _statistics_and_proba(logits, target, self._log_thresholds)
         parts = [stats, proba]
         if self._early:
             early = self._n_epochs < self._early_epochs

@@ -138,7 +138,9 @@ class InputStandardizer:
         if mode == "global":
             span = float(high.max() - low.min()) if X.size else 0.0
             scale = span if span > 1e-12 * max(1.0, abs(float(high.max()))) else 1.0
-            standardizer = cls(np.full(X.shape[1], low.min()), np.full(X.shape[1], scale))
+            standardizer = cls(
+                np.full(X.shape[1], low.min()), np.full(X.shape[1], scale)
+            )
         else:
             mean, std = _mean_std(X, axes)
             standardizer = cls(mean, np.where(constant, 1.0, std))
