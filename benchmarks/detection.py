@@ -584,7 +584,36 @@ def diagnostics_table(cases):
             f"| {_case_name(c)} | {d['fit_accuracy']:.3f} | {d['majority_rate']:.3f} "
             f"| {d['flagged_share']:.1%} | {d['max_class_share']:.1%} "
             f"| {_f(d['flagged_agreement'], 2)} | "
-            + ("; ".join(d["warnings"]) or "none")
+            + ("; ".join(d["warnings"]) or "none").replace("_Recording", "Detector")
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def warned_table(cases):
+    """Mean AUROC of every score where ``fit`` warned and where it did not."""
+    groups = {
+        "warned": [c for c in cases if c["detector"]["diagnostics"]["n_warnings"]],
+        "not warned": [
+            c for c in cases if not c["detector"]["diagnostics"]["n_warnings"]
+        ],
+    }
+    lines = [
+        "| cases | n | "
+        + " | ".join(METHODS)
+        + " | cleanlab | loss > sei | aum > sei |",
+        "|" + "|".join(["---"] * (len(METHODS) + 5)) + "|",
+    ]
+    for label, group in groups.items():
+        if not group:
+            continue
+        means = [_f(_mean([_auroc(c, m) for c in group])) for m in METHODS]
+        better = [sum(_auroc(c, m) > _auroc(c) for c in group) for m in ("loss", "aum")]
+        lines.append(
+            f"| {label} | {len(group)} | "
+            + " | ".join(means)
+            + f" | {_f(_mean([_cl(c) for c in group]))} | "
+            + " | ".join(f"{b}/{len(group)}" for b in better)
             + " |"
         )
     return "\n".join(lines)
@@ -736,6 +765,12 @@ def build_report(records, command):
         "`fit_warnings_`).",
         "",
         diagnostics_table(cases),
+        "",
+        "Mean AUROC where `fit` warned and where it did not: whether a "
+        "warning marks a ranking to distrust, and whether another score of "
+        "the same run would have served better there:",
+        "",
+        warned_table(cases),
         "",
     ]
     return "\n".join(parts)

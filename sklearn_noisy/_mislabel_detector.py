@@ -127,8 +127,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         trains two more runs in which disjoint sets of
         ``n_samples / (n_classes + 1)`` samples get a fake extra class, and
         cuts at the mean score of those known-mislabeled samples (twice the
-        training). "auto" is "count": the rule with the best F1 on the
-        detection benchmark. Ties at a cut are broken towards flagging fewer
+        training). "auto" is "count": it applies to every method and never
+        flags more rows than the network disagrees with ("sign" has a
+        similar mean F1 on the detection benchmark). Ties at a cut are broken towards flagging fewer
         rows, and scores that are all equal flag none.
     max_epochs : int, default=30
         Training epochs (or partial-fit passes), at most.
@@ -787,8 +788,9 @@ def _trust_warnings(det):
         out.append(
             f"{name} flags {what}: label noise rarely corrupts most of a class, "
             f"so the ranking is probably inverted (weakly separable classes "
-            f"with one-way flips) or the network underfit. Inspect the top of "
-            f"the ranking, compare method='loss', or flag a fixed number of "
+            f"with one-way flips) or the network underfit; the other scores of "
+            f"this run (method='loss', 'aum') rank no better on such data. "
+            f"Review the top of the ranking by eye, or flag a fixed number of "
             f"rows with contamination=<int>."
         )
     if det.flagged_share_ > 0.05 and det.flagged_agreement_ > 0.5:
