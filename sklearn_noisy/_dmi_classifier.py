@@ -112,8 +112,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         (image channel) to zero mean and unit variance, as
         ``StandardScaler`` does; "global": one affine map of the overall
         minimum to 0 and maximum to 1 (0-255 pixels become ``X / 255``);
-        "auto" (or True): "global" when the features' ranges lie within a
-        factor of 10 of each other, else "features". False: ``X`` as given.
+        "auto" (or True): "global" for non-negative features whose ranges
+        lie within a factor of 10 of each other and keep a spread once
+        mapped (pixels, counts), else "features". False: ``X`` as given.
         Sparse ``X`` is never rescaled (centring would densify it).
     device : str, default="cpu"
         Torch device, e.g. "cuda".
@@ -287,9 +288,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 y_enc, self.validation_fraction, n_classes, split_seed
             )
         train = np.arange(len(y_enc)) if split is None else split[0]
-        X_all = to_tensor_2d_or_nd(
-            X, self.device, fit_input_standardizer(self, X)
-        )
+        X_all = to_tensor_2d_or_nd(X, self.device, fit_input_standardizer(self, X))
         y_all = torch.as_tensor(y_enc, device=self.device)
         X_train, y_train = X_all[train], y_all[train]
 

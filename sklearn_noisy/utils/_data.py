@@ -96,9 +96,16 @@ class InputStandardizer:
       ones (a border pixel lit in 1 of 5,000 images becomes a 70-sigma
       outlier) and cost the detector up to 0.08 AUROC on flattened
       PneumoniaMNIST and 0.03 on the MNIST test-set errors.
-    * ``"auto"``: ``"global"`` when the non-constant features span ranges
+    * ``"auto"``: ``"global"`` for data that look like pixels or counts on
+      one scale: no negative value, the non-constant features span ranges
       within a factor of 10 of each other (between the 10th and 90th
-      percentile of their ``max - min``), else ``"features"``.
+      percentile of their ``max - min``), and the mapped values keep a
+      standard deviation of at least 0.1 (images: 0.17-0.38 on the
+      benchmark's). Else ``"features"``: signed, continuous features
+      (``make_classification``, embeddings, already standardised tables)
+      mapped to [0, 1] as a whole keep a standard deviation of 0.05-0.1
+      around an offset of 0.5, and a default MLP on 20 such classes did not
+      learn at all in 30 epochs (training accuracy 5%; 81% z-scored).
 
     A constant feature is centred and keeps scale 1. Sparse data are left as
     they are: centring would densify them and per-feature scaling inflates
@@ -114,6 +121,8 @@ class InputStandardizer:
 
     #: ``"auto"`` calls features homogeneous below this spread of ranges.
     HOMOGENEOUS_RANGE_RATIO = 10.0
+    #: ``"auto"`` maps globally only when the mapped values keep this spread.
+    MIN_GLOBAL_STD = 0.1
 
     def __init__(self, mean, scale):
         self.mean = mean
@@ -133,16 +142,22 @@ class InputStandardizer:
             high = np.maximum(high, part.max(axis=axes).astype(np.float64))
         ranges = high - low
         constant = ranges <= 1e-12 * np.maximum(1.0, np.abs(high))
+        mean, std = _mean_std(X, axes)
+        span = float(high.max() - low.min()) if X.size else 0.0
+        scale = span if span > 1e-12 * max(1.0, abs(float(high.max()))) else 1.0
         if mode == "auto":
-            mode = "global" if cls._homogeneous(ranges[~constant]) else "features"
+            pixel_like = (
+                X.size > 0
+                and low.min() >= 0
+                and cls._homogeneous(ranges[~constant])
+                and _pooled_std(mean, std) / scale >= cls.MIN_GLOBAL_STD
+            )
+            mode = "global" if pixel_like else "features"
         if mode == "global":
-            span = float(high.max() - low.min()) if X.size else 0.0
-            scale = span if span > 1e-12 * max(1.0, abs(float(high.max()))) else 1.0
             standardizer = cls(
                 np.full(X.shape[1], low.min()), np.full(X.shape[1], scale)
             )
         else:
-            mean, std = _mean_std(X, axes)
             standardizer = cls(mean, np.where(constant, 1.0, std))
         standardizer.mode = mode
         standardizer.constant = constant
@@ -171,6 +186,13 @@ class InputStandardizer:
             out[start : start + len(part)] = (part - mean) / scale
             start += len(part)
         return out
+
+
+def _pooled_std(mean, std):
+    """Return the standard deviation of all values from per-feature moments."""
+    if not len(mean):
+        return 0.0
+    return float(np.sqrt(np.mean(std**2) + np.var(mean)))
 
 
 def _mean_std(X, axes):
