@@ -40,6 +40,9 @@ __all__ = [
 # (a 50,000 x 3 x 64 x 64 image array would need 4.9 GB at once).
 _CHUNK_VALUES = 1 << 22
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Features whose largest range is within this factor of their median range
+# share one scale (see InputStandardizer's shared_scale).
+_SHARED_RANGE_RATIO = 10.0
 
 
 class IndexedBatch(tuple):
@@ -187,20 +190,32 @@ class InputStandardizer:
         self.constant = constant
 
     @classmethod
-    def fit(cls, X, sample_weight=None):
+    def fit(cls, X, sample_weight=None, shared_scale=False):
         """Return the standardizer of ``X`` (None for sparse ``X``).
 
         With ``sample_weight`` each row counts as many times as its weight
-        (the statistics of the rows repeated).
+        (the statistics of the rows repeated). With ``shared_scale``, 2-D
+        features that share one scale (the largest range at most 10 times
+        the median range, as the pixels of flattened images) are shifted by
+        their minimum and divided by the median range, together: their
+        relative spread and their zeros are kept (0-255 pixels become
+        pixels / 255). Per-feature standardisation gives a pixel that is
+        nearly always 0 the weight of the busiest one, and networks then
+        memorise noisy labels faster: DMIClassifier lost 4 to 13 points on
+        MNIST-5k, digits and Fashion-MNIST bag-vs-rest under pair and
+        one-way noise (issue 8).
         """
         if sp.issparse(X):
             return None
         X = np.asarray(X)
         n_features = X.shape[1]
         axes = (0, *range(2, X.ndim))
-        peak = np.zeros(n_features)
+        high = np.full(n_features, -np.inf)
+        low = np.full(n_features, np.inf)
         for part, _ in _weighted_row_chunks(X, None):
-            peak = np.maximum(peak, np.abs(part).max(axis=axes, initial=0.0))
+            high = np.maximum(high, part.max(axis=axes, initial=-np.inf))
+            low = np.minimum(low, part.min(axis=axes, initial=np.inf))
+        peak = np.maximum(np.abs(high), np.abs(low))
         peak = np.where(peak > 0, peak, 1.0)
         per_row = X.size // (len(X) * n_features) if X.size else 1
         total = np.zeros(n_features)
@@ -217,7 +232,11 @@ class InputStandardizer:
         # Constant up to float rounding, on values of magnitude <= 1: keep the
         # feature, only centred.
         constant = std <= 1e-12
-        return cls(mean * peak, np.where(constant, 1.0, std * peak), constant)
+        mean, std = mean * peak, std * peak
+        if shared_scale and X.ndim == 2 and _one_scale(high - low, constant):
+            std = np.full(n_features, np.median((high - low)[~constant]))
+            mean = low
+        return cls(mean, np.where(constant, 1.0, std), constant)
 
     @property
     def constant_features(self):
@@ -237,6 +256,17 @@ class InputStandardizer:
             out[start : start + len(part)] = (part - mean) / scale
             start += len(part)
         return out
+
+
+def _one_scale(ranges, constant):
+    """Whether the varying features share one scale, as pixels do.
+
+    They do when the largest range is at most ``_SHARED_RANGE_RATIO`` times
+    the median range: pixels of 0-255 or 0-1 do; wine's 13 measurements
+    (ratio 369) do not.
+    """
+    ranges = ranges[~constant]
+    return len(ranges) > 0 and ranges.max() <= _SHARED_RANGE_RATIO * np.median(ranges)
 
 
 def _weighted_sum(values, weight, axes):
@@ -440,17 +470,18 @@ class InMemoryBatchIterator:
             yield IndexedBatch(X, y, index, weight)
 
 
-def fit_input_standardizer(estimator, X, sample_weight=None):
+def fit_input_standardizer(estimator, X, sample_weight=None, shared_scale=False):
     """Set ``input_mean_`` / ``input_scale_`` of an estimator from ``X``.
 
     Returns the :class:`InputStandardizer` to apply, or None when the
     estimator's ``standardize`` is off or ``X`` is sparse (then both
     attributes are None). With ``sample_weight`` the statistics are those of
-    the rows repeated as many times as their weights.
+    the rows repeated as many times as their weights; ``shared_scale`` is
+    passed to :meth:`InputStandardizer.fit`.
     """
-    standardizer = (
-        InputStandardizer.fit(X, sample_weight) if estimator.standardize else None
-    )
+    standardizer = None
+    if estimator.standardize:
+        standardizer = InputStandardizer.fit(X, sample_weight, shared_scale)
     estimator.input_mean_ = None if standardizer is None else standardizer.mean
     estimator.input_scale_ = None if standardizer is None else standardizer.scale
     return standardizer
