@@ -143,12 +143,12 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         ``input_scale_`` and applied again in ``predict``), in float64 before
         the cast to the network's float32. Features on different scales (raw
         tabular data) are standardised each to zero mean and unit variance;
-        features that share one scale (the largest range at most 10 times the
-        median range, as the pixels of flattened images) are shifted by their
-        minimum and divided by the median range together, so 0-255 pixels
-        reach the network as pixels / 255: standardising each pixel gave a
-        nearly always blank pixel the weight of the busiest one and cost 4 to
-        13 points of accuracy under label noise (issue 8). Images
+        non-negative features that share one scale (the largest range at
+        most 10 times the median range, as the pixels of flattened images)
+        are divided by the median range together, so 0-255 pixels reach the
+        network as pixels / 255: standardising each pixel gave a nearly
+        always blank pixel the weight of the busiest one and cost 4 to 13
+        points of accuracy under label noise (issue 8). Images
         (``(n, channels, height, width)``) are standardised per channel.
         Sparse ``X`` is passed unchanged (centring would densify it). Values
         beyond float32's range are refused when not standardised; a warning

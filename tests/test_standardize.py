@@ -129,6 +129,27 @@ def test_dmi_classifier_pixels_keep_their_shared_scale(small):
     )
 
 
+@pytest.mark.parametrize("offset", [0.0, 5.0])
+def test_input_standardizer_shared_scale_only_for_pixel_like(offset):
+    """Check that only non-negative features of one scale are scaled together.
+
+    Features centred on 0 (offset 0) share one scale but are no pixels:
+    they are standardised each. Shifted to be non-negative (offset 5), they
+    are divided by the median range together and not centred, so zeros stay
+    zeros.
+    """
+    X = np.random.RandomState(0).uniform(-1, 1, size=(200, 4)) + offset
+    X[:, 0] *= 0.5
+    std = InputStandardizer.fit(X, shared_scale=True)
+    if offset:
+        ranges = X.max(axis=0) - X.min(axis=0)
+        np.testing.assert_allclose(std.scale, np.median(ranges))
+        np.testing.assert_array_equal(std.mean, 0.0)
+    else:
+        np.testing.assert_allclose(std.mean, X.mean(axis=0), atol=1e-12)
+        np.testing.assert_allclose(std.scale, X.std(axis=0), rtol=1e-9)
+
+
 def test_standardize_false_keeps_inputs_as_given(small):
     """Check that standardize=False keeps no statistics and trains on X as is."""
     X, y = small

@@ -195,15 +195,15 @@ class InputStandardizer:
 
         With ``sample_weight`` each row counts as many times as its weight
         (the statistics of the rows repeated). With ``shared_scale``, 2-D
-        features that share one scale (the largest range at most 10 times
-        the median range, as the pixels of flattened images) are shifted by
-        their minimum and divided by the median range, together: their
-        relative spread and their zeros are kept (0-255 pixels become
-        pixels / 255). Per-feature standardisation gives a pixel that is
-        nearly always 0 the weight of the busiest one, and networks then
-        memorise noisy labels faster: DMIClassifier lost 4 to 13 points on
-        MNIST-5k, digits and Fashion-MNIST bag-vs-rest under pair and
-        one-way noise (issue 8).
+        features that are non-negative and share one scale (the largest
+        range at most 10 times the median range), as the pixels of
+        flattened images, are all divided by the median range and not
+        centred: their relative spread and their zeros are kept (0-255
+        pixels become pixels / 255). Per-feature standardisation gives a
+        pixel that is nearly always 0 the weight of the busiest one, and
+        networks then memorise noisy labels faster: DMIClassifier lost 4 to
+        13 points on MNIST-5k, digits and Fashion-MNIST bag-vs-rest under
+        pair and one-way noise (issue 8).
         """
         if sp.issparse(X):
             return None
@@ -233,9 +233,9 @@ class InputStandardizer:
         # feature, only centred.
         constant = std <= 1e-12
         mean, std = mean * peak, std * peak
-        if shared_scale and X.ndim == 2 and _one_scale(high - low, constant):
+        if shared_scale and X.ndim == 2 and _pixel_like(low, high, constant):
             std = np.full(n_features, np.median((high - low)[~constant]))
-            mean = low
+            mean = np.where(constant, mean, 0.0)
         return cls(mean, np.where(constant, 1.0, std), constant)
 
     @property
@@ -258,15 +258,20 @@ class InputStandardizer:
         return out
 
 
-def _one_scale(ranges, constant):
-    """Whether the varying features share one scale, as pixels do.
+def _pixel_like(low, high, constant):
+    """Whether the features are non-negative and share one scale, as pixels.
 
-    They do when the largest range is at most ``_SHARED_RANGE_RATIO`` times
-    the median range: pixels of 0-255 or 0-1 do; wine's 13 measurements
-    (ratio 369) do not.
+    They are when no value is negative and the largest range of a varying
+    feature is at most ``_SHARED_RANGE_RATIO`` times the median range: pixels
+    of 0-255 or 0-1 are; wine's 13 measurements (ratio 369) and features
+    centred on 0 are not.
     """
-    ranges = ranges[~constant]
-    return len(ranges) > 0 and ranges.max() <= _SHARED_RANGE_RATIO * np.median(ranges)
+    ranges = (high - low)[~constant]
+    return (
+        len(ranges) > 0
+        and low.min() >= 0
+        and ranges.max() <= _SHARED_RANGE_RATIO * np.median(ranges)
+    )
 
 
 def _weighted_sum(values, weight, axes):
