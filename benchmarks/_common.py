@@ -38,10 +38,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from sklearn_noisy.datasets import (
-    load_fashion_mnist,
-    load_medmnist,
+    fetch_fashion_mnist,
+    fetch_medmnist,
+    fetch_mr,
     load_mnist_5k,
-    load_mr,
 )
 from sklearn_noisy.noise import inject_label_noise, make_transition_matrix
 
@@ -101,23 +101,23 @@ def load_split(name, seed, *, n_train=None, n_test=None):
             X, y, test_size=0.3, stratify=y, random_state=seed
         )
     elif name in ("fashion", "fashion_bag"):
-        X_tr, y_tr = load_fashion_mnist(
+        X_tr, y_tr = fetch_fashion_mnist(
             subset="train", n_samples=n_train or 60_000, random_state=seed
         )
-        X_te, y_te = load_fashion_mnist(subset="test")
+        X_te, y_te = fetch_fashion_mnist(subset="test")
         X_tr, X_te = _flat01(X_tr), _flat01(X_te)
         if name == "fashion_bag":
             y_tr = (y_tr != BAG).astype(np.int64)
             y_te = (y_te != BAG).astype(np.int64)
         n_train = None  # already applied
     elif name == "pneumonia":
-        X_tr, y_tr = load_medmnist("pneumoniamnist", split="train")
-        X_te, y_te = load_medmnist("pneumoniamnist", split="test")
+        X_tr, y_tr = fetch_medmnist("pneumoniamnist", split="train")
+        X_te, y_te = fetch_medmnist("pneumoniamnist", split="test")
         X_tr, X_te = _flat01(X_tr), _flat01(X_te)
     elif name == "mr":
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        X, y = load_mr()
+        X, y = fetch_mr()
         X_tr, X_te, y_tr, y_te = train_test_split(
             X, y, test_size=0.2, stratify=y, random_state=seed
         )

@@ -17,9 +17,16 @@ _ESTIMATORS = {
     "CleanLabelClassifier": "._clean_label_classifier",
     "DMIClassifier": "._dmi_classifier",
     "MislabelDetector": "._mislabel_detector",
+    "UntrustedRankingWarning": "._mislabel_detector",
 }
 
-__all__ = ["CleanLabelClassifier", "DMIClassifier", "MislabelDetector", "__version__"]
+__all__ = [
+    "CleanLabelClassifier",
+    "DMIClassifier",
+    "MislabelDetector",
+    "UntrustedRankingWarning",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -12,16 +12,17 @@ from pathlib import Path
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SIZE = 28
-# TF-IDF vocabulary cap: enough for short texts, and it keeps the first layer
-# of the default MLP at about a million weights.
-TFIDF_MAX_FEATURES = 5000
 # Grey-scale from RGB with the ITU-R 601-2 luma weights, as PIL's convert("L").
 _LUMA = (0.299, 0.587, 0.114)
 
 
 @dataclass
 class _Data:
-    """Loaded input: features, labels (or None), and one id per row."""
+    """Loaded input: features, labels (or None), and one id per row.
+
+    ``columns`` is the plan of how a table's columns were read (a list of
+    :class:`~sklearn_noisy._cli_columns.Column`), empty for other inputs.
+    """
 
     X: object
     y: object
@@ -29,58 +30,100 @@ class _Data:
     id_name: str
     kind: str  # "table", "array" or "images"
     info: dict = field(default_factory=dict)
+    columns: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- reading
 def load_data(
-    path, *, target=None, text=None, image_size=IMAGE_SIZE, channels=None, labels=True
+    path,
+    *,
+    target=None,
+    text=(),
+    id_column=None,
+    features=None,
+    drop=(),
+    image_size=IMAGE_SIZE,
+    channels=None,
+    labels=True,
+    plan=True,
+    id_required=True,
 ):
-    """Read DATA; ``labels=True`` requires labels, False reads them if present."""
+    """Read DATA; ``labels=True`` requires labels, False reads them if present.
+
+    For a table, ``plan=True`` decides how each column is read
+    (:func:`~sklearn_noisy._cli_columns.plan_columns`); a saved model knows
+    its columns, so ``predict`` reads with ``plan=False``.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    suffix = path.suffix.lower()
+    is_table = path.is_file() and suffix in TABLE_SUFFIXES
+    options = {"--id": id_column, "--text": text, "--features": features}
+    used = [option for option, value in {**options, "--drop": drop}.items() if value]
+    if used and not is_table:
+        raise ValueError(
+            f"{used[0]} applies to CSV and Parquet tables; {path} is not one"
+        )
+    given = {"id_column": id_column, "features": features, "drop": drop}
     if path.is_dir():
         return _read_images(path, image_size, channels, labels)
-    suffix = path.suffix.lower()
     if suffix == ".npz":
         return _read_npz(path, labels)
-    if suffix in TABLE_SUFFIXES:
-        return _read_table(path, target, text, labels)
+    if is_table:
+        return _read_table(path, target, list(text), given, labels, plan, id_required)
     raise ValueError(
         f"cannot read {path}: expected a .csv, .parquet or .npz file, or a folder "
         f"with one sub-folder of PNG/JPEG images per class"
     )
 
 
-def _read_table(path, target, text, labels):
+def _read_table(path, target, text, given, labels, plan, id_required):
     import numpy as np
     import pandas as pd
 
+    from ._cli_columns import plan_columns
+
     read = pd.read_csv if path.suffix.lower() == ".csv" else pd.read_parquet
-    df = read(path)
+    try:
+        df = read(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ValueError(f"cannot read {path.name} as a table: {exc}") from None
     if target is None and labels:
         raise ValueError(f"name the label column of {path.name} with --target")
-    # When predicting, the label column is optional: read it if present.
-    required = [("--target", target)] if labels else []
-    for option, column in [*required, ("--text", text)]:
-        if column is not None and column not in df.columns:
-            raise ValueError(
-                f"{option} column {column!r} is not in {path.name}; its columns "
-                f"are: {', '.join(map(str, df.columns[:20]))}"
-            )
-    y = df.pop(target) if target in df.columns else None
+    if target is not None and target not in df.columns and labels:
+        raise ValueError(
+            f"--target column {target!r} is not in {path.name}; its columns "
+            f"are: {', '.join(map(str, df.columns[:20]))}"
+        )
+    y = df[target] if target in df.columns else None
     if y is not None and y.isna().any():
         raise ValueError(
             f"label column {target!r} of {path.name} has {int(y.isna().sum())} "
             f"missing value(s); drop those rows"
         )
-    if df.shape[1] == 0:
-        raise ValueError(f"{path.name} has no feature columns besides {target!r}")
-    if text is not None:
-        df[text] = df[text].fillna("").astype(str)
+    id_column, columns = given["id_column"], []
+    if plan:
+        columns, id_column = plan_columns(
+            df,
+            target=target if y is not None else None,
+            text=text,
+            id_column=id_column,
+            features=given["features"],
+            drop=given["drop"],
+        )
+    elif id_column is not None and id_column not in df.columns:
+        if id_required:
+            raise ValueError(f"--id column {id_column!r} is not in {path.name}")
+        id_column = None
+    X = df.drop(columns=[target]) if y is not None else df
+    if id_column is None:
+        ids, id_name = np.arange(len(df)), "row"
+    else:
+        ids, id_name = df[id_column].to_numpy(), str(id_column)
+    info = {"target": target, "text": text, "id": id_column}
     y = None if y is None else y.to_numpy()
-    info = {"target": target, "text": text}
-    return _Data(df, y, np.arange(len(df)), "row", "table", info)
+    return _Data(X, y, ids, id_name, "table", info, columns)
 
 
 def _read_npz(path, labels):
@@ -180,37 +223,16 @@ def _read_images(root, size, channels, labels):
 def make_preprocessor(data):
     """Return the transformer that turns ``data.X`` into numbers, or None.
 
-    Tables: numeric columns imputed (median) and standardised, the others
-    one-hot encoded (unknown categories ignored at predict time), the
-    ``--text`` column TF-IDF encoded. Arrays: standardised. Images: none.
+    Tables: as the column plan says
+    (:func:`~sklearn_noisy._cli_columns.make_table_preprocessor`). Arrays:
+    standardised. Images: none.
     """
     from sklearn.preprocessing import StandardScaler
+
+    from ._cli_columns import make_table_preprocessor
 
     if data.kind == "images":
         return None
     if data.kind == "array":
         return StandardScaler()
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-    from sklearn.compose import ColumnTransformer
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    text, X = data.info.get("text"), data.X
-    columns = [c for c in X.columns if c != text]
-    numeric = [c for c in columns if is_numeric_dtype(X[c]) and not is_bool_dtype(X[c])]
-    categorical = [c for c in columns if c not in numeric]
-    scale = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    tfidf = TfidfVectorizer(max_features=TFIDF_MAX_FEATURES, sublinear_tf=True)
-    steps = [
-        ("numeric", scale, numeric),
-        ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-    ]
-    steps = [step for step in steps if step[2]]
-    if text is not None:
-        steps.append(("text", tfidf, text))
-    return ColumnTransformer(steps)
-
-
-# --------------------------------------------------------------- progress
+    return make_table_preprocessor(data.columns)

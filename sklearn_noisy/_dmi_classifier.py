@@ -23,9 +23,11 @@ from .utils._data import (
 )
 from .utils._net import (
     RoutedParamsMixin,
+    add_callback,
     build_net,
     check_routed_params,
     draw_seeds,
+    set_progress_phase,
     softmax_numpy,
     torch_seeded,
 )
@@ -137,29 +139,32 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Optimizer of both phases; its arguments route as
         ``optimizer__<name>=value`` (e.g. ``optimizer__weight_decay=1e-4``).
-    standardize : bool, default=True
-        Bring the inputs to one scale before they reach the network, with the
-        statistics of the training rows (kept as ``input_mean_`` and
-        ``input_scale_`` and applied again in ``predict``), in float64 before
-        the cast to the network's float32. Features on different scales (raw
-        tabular data) are standardised each to zero mean and unit variance;
-        non-negative features that share one scale (the largest range at
-        most 10 times the median range, as the pixels of flattened images)
-        are divided by the median range together, so 0-255 pixels reach the
-        network as pixels / 255: standardising each pixel gave a nearly
-        always blank pixel the weight of the busiest one and cost 4 to 13
-        points of accuracy under label noise (issue 8). Images
-        (``(n, channels, height, width)``) are standardised per channel.
-        Sparse ``X`` is passed unchanged (centring would densify it). Values
-        beyond float32's range are refused when not standardised; a warning
-        tells when they exceed 1e6, or when every feature is constant.
+    standardize : {"auto", "features", "global"} or bool, default="auto"
+        How the inputs are scaled before they reach the network, with
+        statistics of the training rows kept as ``input_mean_`` and
+        ``input_scale_`` and applied again in ``predict`` (computed in
+        float64, before the cast to float32). "features": each feature
+        (image channel) to zero mean and unit variance, as
+        ``StandardScaler`` does; "global": one affine map of the overall
+        minimum to 0 and maximum to 1 (0-255 pixels become ``X / 255``);
+        "auto" (or True): "global" when the features' ranges lie within a
+        factor of 10 of each other, else "features". False: ``X`` as given.
+        Sparse ``X`` is never rescaled (centring would densify it). With
+        ``sample_weight`` the statistics are those of the rows repeated.
+        Values beyond float32's range are refused when not standardised; a
+        warning tells when they exceed 1e6, or when every feature is constant.
     device : str, default="cpu"
         Torch device, e.g. "cuda".
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (copied at ``fit``). They see two training
         calls: the warm-up and the L_DMI phase.
     verbose : int, default=0
-        skorch's verbosity: 0 prints nothing, 1 prints a line per epoch.
+        0 prints nothing; 1 reports every epoch on stderr, labelled with the
+        phase ("warm-up (cross-entropy)", then "L_DMI") and its losses: a
+        progress bar per phase when stderr is a terminal and tqdm is
+        installed, else one line per epoch
+        (:class:`~sklearn_noisy.callbacks.EpochProgress`; it replaces
+        skorch's own per-epoch table).
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, dropout, the shuffling and the
         validation split. Same int, same predictions on CPU.
@@ -250,7 +255,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [callable],
-        "standardize": ["boolean"],
+        "standardize": ["boolean", StrOptions({"auto", "features", "global"})],
         "device": [str, torch.device],
         "callbacks": [list, None],
         "verbose": ["verbose"],
@@ -269,7 +274,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         n_iter_no_change=3,
         batch_size=128,
         optimizer=torch.optim.Adam,
-        standardize=True,
+        standardize="auto",
         device="cpu",
         callbacks=None,
         verbose=0,
@@ -332,9 +337,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 y_enc, self.validation_fraction, n_classes, split_seed
             )
         train = np.arange(len(y_enc)) if split is None else split[0]
-        standardizer = fit_input_standardizer(
-            self, X, sample_weight, shared_scale=True
-        )
+        standardizer = fit_input_standardizer(self, X, sample_weight)
         check_input_values(self, X, standardizer)
         X_all = to_tensor_2d_or_nd(X, self.device, standardizer)
         y_all = torch.as_tensor(y_enc, device=self.device)
@@ -407,11 +410,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 patience=self.n_iter_no_change,
                 sample_weight=None if w_all is None else w_all[valid],
             )
-            net.callbacks_.append(("valid_dmi_checkpoint", checkpoint))
+            add_callback(net, "valid_dmi_checkpoint", checkpoint)
 
         warmup = self._warmup_length(steps_per_epoch, split)
         if warmup > 0:
             net.max_epochs = warmup
+            phase = "warm-up (cross-entropy)" if self.max_epochs else "cross-entropy"
+            set_progress_phase(net, phase)
             net.partial_fit(X_train, y_train)
             self._mark_phase("cross_entropy", 0)
         self.warmup_epochs_ = (
@@ -433,6 +438,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 iterator_train__min_per_class=1,
             )
             net.initialize_optimizer()
+            set_progress_phase(net, "L_DMI")
             net.partial_fit(X_train, y_train)
             self._mark_phase("dmi", n_before)
 

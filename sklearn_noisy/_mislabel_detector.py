@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from ._core.sei import DynamicsAccumulator
-from ._core.thresholds import count_offset, mixture_offset, offset_for_count
+from ._core.thresholds import (
+    count_offset,
+    early_epoch_count,
+    mixture_offset,
+    offset_for_count,
+)
 from .callbacks import SEIRecorder
 from .utils._data import (
     fit_input_standardizer,
@@ -34,23 +46,27 @@ from .utils._validation import (
     check_predict_data,
 )
 
-_SIGNED_METHODS = ("sei", "aum")
-# The rule that "auto" stands for, per method: the best mean F1 over the 30
-# cases of benchmarks/detection.py (SEI: sign 0.658, mixture 0.638, count
-# 0.513, threshold samples 0.490; confidence: mixture 0.638, count 0.521; loss:
-# mixture 0.550, count 0.516). Loss and confidence have no natural zero.
-_AUTO_CONTAMINATION = {
-    "sei": "sign",
-    "aum": "sign",
-    "loss": "mixture",
-    "confidence": "mixture",
-}
+METHODS = ("sei", "sei_paper", "aum", "loss", "confidence")
+_SIGNED_METHODS = ("sei", "sei_paper", "aum")
+# Dropout of the default networks while the detector records them. It slows
+# the memorisation of wrong labels, so the training dynamics keep separating
+# them for longer: on the research runs of benchmarks/detection.py, dropout
+# 0.3 raised the default score's AUROC on the MNIST test-set errors from
+# 0.933 to 0.953, on Fashion-MNIST with 40% pair noise from 0.846 to 0.915
+# and on MNIST-5k from 0.781 to 0.839, and cost BreastMNIST's one-way flips
+# 0.01-0.03 (0.5 gained more on MNIST but pushed two BreastMNIST cases
+# below 0.5). A module__dropout the user routes wins.
+DEFAULT_DROPOUT = 0.3
+# The rule that "auto" stands for, per method (docs/benchmarks.md, "F1 by cut
+# rule"): confident learning's count on the learning-phase probabilities.
+_AUTO_CONTAMINATION = {method: "count" for method in METHODS}
 
 
 def _scores_from_means(means):
     """Orient every statistic so that lower means more likely mislabeled."""
     return {
         "sei": means["sei"],
+        "sei_paper": means["sei_paper"],
         "aum": means["aum"],
         "loss": -means["loss"],
         "confidence": means["confidence"],
@@ -61,12 +77,19 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     """Find likely mislabeled training samples from one training run.
 
     The detector trains a classifier on ``(X, y)`` once and records, for every
-    training sample at every epoch, the signed entropy of its prediction:
-    ``+H(p)`` when the prediction agrees with the given label, ``-H(p)`` when
+    training sample at every epoch, a signed statistic of its prediction:
+    positive when the prediction agrees with the given label, negative when
     not. Its mean over training is the signed entropy integral (SEI, Li et
-    al., 2026): the lower, the more likely the sample is mislabeled. The same
-    run also yields the AUM margin, the mean loss and the mean confidence of
-    the given label (``method``). Scores exist for training samples only.
+    al., 2026): the lower, the more likely the sample is mislabeled. By
+    default each epoch is weighted by the prediction's certainty and the sign
+    is taken on class-calibrated probabilities, which repairs the paper's
+    blind spot for confidently wrong predictions (Notes); the paper's exact
+    statistic is ``method="sei_paper"``. The same run also yields the AUM
+    margin, the mean loss and the mean confidence of the given label
+    (``method``). Scores exist for training samples only. After ``fit`` the
+    detector reports how well its network fitted the labels and what its cut
+    flags, and warns (:class:`UntrustedRankingWarning`) when the ranking
+    cannot be trusted.
 
     It follows the outlier-detector vocabulary of
     :class:`~sklearn.neighbors.LocalOutlierFactor`: ``fit(X, y)``,
@@ -79,7 +102,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     module : torch.nn.Module class or None, default=None
         The network, as a class returning logits; its arguments route as
         ``module__<name>=value``. None uses an MLP for 2-D ``X`` and a small
-        CNN for 4-D ``X`` (``(n_samples, channels, height, width)``).
+        CNN for 4-D ``X`` (``(n_samples, channels, height, width)``), trained
+        with dropout 0.3 (``module__dropout`` to change it): dropout slows
+        the memorisation of wrong labels (see the user guide).
     estimator : scikit-learn classifier or None, default=None
         Record training dynamics of a scikit-learn classifier instead of a
         network: one with ``staged_predict_proba`` (gradient boosting: the
@@ -87,28 +112,36 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         ``partial_fit`` and ``predict_proba`` (``SGDClassifier(loss="log_loss")``,
         ``MLPClassifier``: averaged over ``max_epochs`` passes). Cloned at fit.
         Mutually exclusive with ``module``.
-    method : {"sei", "aum", "loss", "confidence"}, default="sei"
-        The per-sample score. "sei": mean signed entropy (the paper); "aum":
-        mean logit margin of the given label (Pleiss et al., 2020); "loss":
-        minus the mean cross-entropy; "confidence": mean probability of the
-        given label. SEI ranks best under class-dependent (pair) noise; on
-        binary data where the network becomes confidently wrong, "loss" ranks
-        better (see the user guide).
-    contamination : "auto", "mixture", "sign", "count", "threshold_samples" or \
-            float, default="auto"
+    method : {"sei", "sei_paper", "aum", "loss", "confidence"}, default="sei"
+        The per-sample score. "sei": mean calibrated signed certainty (Notes);
+        "sei_paper": the paper's mean signed entropy; "aum": mean logit margin
+        of the given label (Pleiss et al., 2020); "loss": minus the mean
+        cross-entropy; "confidence": mean probability of the given label.
+        Which ranks best where: the user guide and ``docs/benchmarks.md``.
+    contamination : "auto", "count", "sign", "mixture", "threshold_samples", \
+            float or int, default="auto"
         Which samples ``fit_predict`` flags. A float in (0, 0.5] flags that
-        share of lowest scores. "sign": scores below 0 (``method`` "sei" or
-        "aum"): the samples the network disagreed with on average. "mixture":
-        the cut of a two-component Gaussian mixture on the scores. "count":
-        as many as confident learning counts from the mean probabilities.
-        "threshold_samples": the paper's rule, which trains two more runs in
-        which disjoint sets of ``n_samples / (n_classes + 1)`` samples get a
-        fake extra class, and cuts at the mean score of those known-mislabeled
-        samples (twice the training). "auto" is "sign" for "sei" and
-        "aum" and "mixture" for "loss" and "confidence": the rules with the
-        best mean F1 on the detection benchmark.
+        share of the lowest scores, an int that many rows. "count": as many
+        as confident learning counts (Northcutt et al., 2021) on the mean
+        probabilities of the learning phase (the first 50 optimiser steps,
+        at least 2 epochs), at most the rows the network then predicts as
+        another class. "sign": scores below 0 (signed methods "sei",
+        "sei_paper", "aum"). "mixture": the cut of a two-component Gaussian
+        mixture on the scores. "threshold_samples": the paper's rule, which
+        trains two more runs in which disjoint sets of
+        ``n_samples / (n_classes + 1)`` samples get a fake extra class, and
+        cuts at the mean score of those known-mislabeled samples (twice the
+        training). "auto" is "count": the rule with the best F1 on the
+        detection benchmark. Ties at a cut are broken towards flagging fewer
+        rows, and scores that are all equal flag none.
     max_epochs : int, default=30
-        Training epochs (or partial-fit passes).
+        Training epochs (or partial-fit passes), at most.
+    fit_tol : float or None, default=0.01
+        Stop training after an epoch in which at most this share of the
+        training samples were predicted as another class than their given
+        label (never before the learning phase ends): the network has then
+        memorised the wrong labels too, and later epochs add no evidence.
+        None trains all ``max_epochs``.
     lr : float, default=1e-3
         Learning rate of the network.
     batch_size : int, default=128
@@ -116,13 +149,19 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         sample is recorded in every epoch.
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Optimizer; its arguments route as ``optimizer__<name>=value``.
-    standardize : bool, default=True
-        Standardise the inputs before they reach the network, with the
-        statistics of the training rows (``input_mean_``, ``input_scale_``):
-        each feature of 2-D ``X``, each channel of images, to zero mean and
-        unit variance, in float64 before the cast to float32. Raw tabular
-        features and 0-255 pixels then rank as well as scaled ones. Sparse
-        ``X`` is passed unchanged; ``estimator`` gets ``X`` as it is.
+    standardize : {"auto", "features", "global"} or bool, default="auto"
+        How the inputs are scaled before they reach the network, with
+        statistics of the training rows kept as ``input_mean_`` and
+        ``input_scale_`` (computed in float64, before the cast to float32).
+        "features": each feature (image channel) to zero mean and unit
+        variance, as ``StandardScaler`` does; "global": one affine map of
+        the overall minimum to 0 and maximum to 1 (0-255 pixels become
+        ``X / 255``); "auto" (or True): "global" when the features' ranges
+        lie within a factor of 10 of each other (pixels, counts on one
+        scale), else "features" (table columns in their own units). Raw
+        tables and 0-255 images then rank as their scaled versions do.
+        False: ``X`` as given. Sparse ``X`` is never rescaled; ``estimator``
+        gets ``X`` as it is.
     record : {"train", "eval"}, default="train"
         "train": record from the forward pass of each training step (the
         paper's protocol, no extra cost); "eval": predict all training rows in
@@ -134,7 +173,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (copied at ``fit``).
     verbose : int, default=0
-        skorch's verbosity.
+        0 prints nothing; 1 reports every training epoch on stderr: a
+        progress bar when stderr is a terminal and tqdm is installed, else
+        one line per epoch (:class:`~sklearn_noisy.callbacks.EpochProgress`).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, shuffling and threshold samples. Same int,
         same scores on CPU.
@@ -160,8 +201,15 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         Samples with ``train_scores_ < offset_`` are flagged.
     label_issues_ : ndarray of int
         Indices of the flagged training samples, most suspicious first.
+    label_issues_index_ : pandas.Index or ndarray of int
+        The flagged training samples by the index of ``X`` (or of ``y``) when
+        it was a pandas DataFrame or Series, most suspicious first:
+        ``X.loc[detector.label_issues_index_]`` are the suspected rows and
+        ``X.drop(index=detector.label_issues_index_)`` the others. Without a
+        pandas index, equal to ``label_issues_``.
     trajectory_ : ndarray of shape (n_samples, n_epochs) or None
-        Per-epoch signed entropy (float16) when ``record_trajectory=True``.
+        Per-epoch value of the default statistic ("sei", float16) when
+        ``record_trajectory=True``.
         With ``contamination="threshold_samples"`` the two runs stand side by
         side (``2 * max_epochs`` columns), NaN where a sample carried the fake
         class.
@@ -170,6 +218,28 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         not standardised (``standardize=False``, sparse ``X``, ``estimator``).
     input_scale_ : ndarray of shape (n_features,) or (n_channels,), or None
         What ``standardize`` divides each centred feature (channel) by.
+    n_epochs_ : int
+        Epochs trained (fewer than ``max_epochs`` when ``fit_tol`` stopped
+        the training).
+    fit_accuracy_ : float
+        Share of the training samples predicted as their given label in the
+        last epoch (the in-batch predictions of training).
+    majority_rate_ : float
+        Share of the most frequent given label: what predicting one class
+        for every sample achieves. A ``fit_accuracy_`` no higher means the
+        network did not learn.
+    flagged_share_ : float
+        Share of the training samples flagged.
+    flagged_share_by_class_ : ndarray of shape (n_classes,)
+        Share of each class's samples flagged, in the order of ``classes_``.
+    flagged_agreement_ : float
+        Share of the flagged samples that the network predicted as their
+        given label in the learning phase (NaN when nothing is flagged).
+    fit_warnings_ : list of str
+        The trust warnings of this fit (also issued as
+        :class:`UntrustedRankingWarning`): the network did not learn; the cut
+        flags more than half of a class or of the data; or it flags more than
+        5% of the rows and the network predicted most of them as their label.
     net_ : skorch.NeuralNetClassifier or None
         The trained net (the last run's); None with ``estimator``.
     estimator_ : scikit-learn classifier or None
@@ -183,11 +253,19 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     Notes
     -----
     For a sample with softmax output ``p`` and given label ``y`` at epoch
-    ``t``, ``s_t = sign(p_y - max_{k != y} p_k) * H(p)`` (ties count as +1,
-    natural log) and SEI is the mean of ``s_t`` over epochs (Li et al., 2026,
-    Eq. 3). Signed entropy is near 0 for a confidently wrong prediction, so
-    where a network memorises wrong labels confidently, SEI can rank them
-    behind merely ambiguous samples; "loss" does not have that blind spot.
+    ``t``, the paper's statistic is ``s_t = sign(p_y - max_{k != y} p_k) *
+    H(p)`` (ties count as +1, natural log) and SEI is the mean of ``s_t``
+    over epochs (Li et al., 2026, Eq. 3): ``method="sei_paper"``. Signed
+    entropy is near 0 for a confidently wrong prediction, so the paper's SEI
+    ranks such samples behind merely ambiguous ones (the 15 verified MNIST
+    test-set errors: AUROC 0.68-0.73). The default "sei" weights each epoch
+    by certainty instead and takes the sign on class-calibrated
+    probabilities ``q_k ~ p_k / sqrt(t_k)``, with ``t_k`` the mean
+    probability of class ``k`` over the samples labelled ``k`` in the
+    previous epoch: ``s_t = sign(q_y - max_{k != y} q_k) * (log C - H(q))``
+    for ``C`` classes (0.95 on the same errors; the arithmetic is in
+    ``sklearn_noisy._core.sei``). The default network trains with dropout
+    0.3, which slows the memorisation of wrong labels.
 
     References
     ----------
@@ -195,6 +273,8 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
        ICML 2026. arXiv:2605.31090.
     .. [2] G. Pleiss, T. Zhang, E. Elenberg, K. Q. Weinberger. "Identifying
        Mislabeled Data using the Area Under the Margin Ranking." NeurIPS 2020.
+    .. [3] C. Northcutt, L. Jiang, I. Chuang. "Confident Learning: Estimating
+       Uncertainty in Dataset Labels." JAIR 70, 2021.
 
     Examples
     --------
@@ -213,16 +293,18 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "module": [callable, None],
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
-        "method": [StrOptions({"sei", "aum", "loss", "confidence"})],
+        "method": [StrOptions(set(METHODS))],
         "contamination": [
             StrOptions({"auto", "mixture", "sign", "count", "threshold_samples"}),
-            Interval(Real, 0, 0.5, closed="right"),
+            Interval(RealNotInt, 0, 0.5, closed="right"),
+            Interval(Integral, 0, None, closed="left"),
         ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "fit_tol": [Interval(Real, 0, 1, closed="left"), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [callable],
-        "standardize": ["boolean"],
+        "standardize": ["boolean", StrOptions({"auto", "features", "global"})],
         "record": [StrOptions({"train", "eval"})],
         "record_trajectory": ["boolean"],
         "device": [str, torch.device],
@@ -239,10 +321,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         method="sei",
         contamination="auto",
         max_epochs=30,
+        fit_tol=0.01,
         lr=1e-3,
         batch_size=128,
         optimizer=torch.optim.Adam,
-        standardize=True,
+        standardize="auto",
         record="train",
         record_trajectory=False,
         device="cpu",
@@ -256,6 +339,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.method = method
         self.contamination = contamination
         self.max_epochs = max_epochs
+        self.fit_tol = fit_tol
         self.lr = lr
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -294,6 +378,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         """
         check_routed_params(self)
         self._check_options()
+        index = _pandas_index(X, y)
         X, y_enc = check_classification_data(self, X, y)
         self._check_class_sizes(y_enc)
         sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
@@ -304,23 +389,36 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         else:
             self.input_mean_ = self.input_scale_ = None
         if self.contamination == "threshold_samples":
-            means, proba, trajectory, threshold = self._threshold_sample_runs(
-                X, y_enc, n_classes, rng, sample_weight
-            )
+            run = self._threshold_sample_runs(X, y_enc, n_classes, rng, sample_weight)
         else:
             seed = draw_seeds(rng, 1)[0]
             acc = self._record(X, y_enc, n_classes, seed, sample_weight)
-            means, proba, trajectory = acc.means(), acc.mean_proba(), acc.trajectory()
-            threshold = None
-        self.method_scores_ = _scores_from_means(means)
+            run = _Run(
+                acc.means(),
+                acc.mean_proba(),
+                acc.early_mean_proba(),
+                acc.trajectory(),
+                acc.fit_history,
+                None,
+            )
+        self.method_scores_ = _scores_from_means(run.means)
         self.train_scores_ = self.method_scores_[self.method]
-        self.train_proba_ = proba
-        self.trajectory_ = trajectory
-        self.offset_ = self._offset(self.train_scores_, proba, y_enc, threshold)
+        self._check_scores_finite()
+        self.train_proba_ = run.proba
+        self.trajectory_ = run.trajectory
+        self.n_epochs_ = len(run.fit_history)
+        self.fit_accuracy_ = float(run.fit_history[-1])
+        self.offset_ = self._offset(
+            self.train_scores_, run.early_proba, y_enc, run.threshold
+        )
         flagged = np.flatnonzero(self.train_scores_ < self.offset_)
         self.label_issues_ = flagged[
             np.argsort(self.train_scores_[flagged], kind="stable")
         ]
+        self.label_issues_index_ = (
+            self.label_issues_.copy() if index is None else index[self.label_issues_]
+        )
+        self._diagnose(y_enc, run.early_proba)
         self._rows = TrainingRowIndex(X)
         self._group_scores = self._rows.group_means(self.train_scores_)
         return self
@@ -360,6 +458,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         torch_seed, shuffle_seed = draw_seeds(np.random.RandomState(seed), 2)
         X_t = to_tensor_2d_or_nd(X, self.device, fitted_input_standardizer(self))
         y_t = torch.as_tensor(y_enc, device=self.device)
+        early = early_epoch_count(self.max_epochs, -(-len(y_enc) // self.batch_size))
         recorder = SEIRecorder(
             len(y_enc),
             n_outputs,
@@ -367,6 +466,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             X=X_t,
             y=y_t,
             trajectory=self.record_trajectory,
+            early_epochs=early,
+            fit_tol=self.fit_tol,
+            min_epochs=early,
         )
         self.net_ = build_net(
             self,
@@ -378,6 +480,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             seed=shuffle_seed,
             extra_callbacks=[("sei", recorder)],
             sample_weight=sample_weight,
+            module_defaults={"dropout": DEFAULT_DROPOUT},
         )
         self.net_.set_params(max_epochs=self.max_epochs)
         self.estimator_ = None
@@ -393,7 +496,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         ):
             est.set_params(random_state=seed)
         acc = DynamicsAccumulator(
-            len(y_enc), n_outputs, trajectory=self.record_trajectory
+            len(y_enc),
+            n_outputs,
+            trajectory=self.record_trajectory,
+            # Each boosting stage or partial-fit pass counts as one step.
+            early_epochs=early_epoch_count(self.max_epochs, 1),
         )
         index = torch.arange(len(y_enc))
         target = torch.as_tensor(y_enc)
@@ -452,6 +559,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         order = rng.permutation(n)
         seeds = draw_seeds(rng, 2)
         sums, weights, proba_sums, cuts, trajectories = None, np.zeros(n), 0, [], []
+        fit_history = []
         for run in range(2):
             fake = order[run * size : (run + 1) * size]
             y_run = y_enc.copy()
@@ -471,6 +579,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 1, keepdims=True
             )
             weights += keep
+            fit_history = acc.fit_history
             if self.record_trajectory:
                 # A threshold sample's run does not describe its own label.
                 trajectory = acc.trajectory()
@@ -479,12 +588,17 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         means = {k: v / weights for k, v in sums.items()}
         proba = proba_sums / weights[:, None]
         trajectory = np.concatenate(trajectories, axis=1) if trajectories else None
-        return means, proba, trajectory, float(np.mean(cuts))
+        return _Run(means, proba, None, trajectory, fit_history, float(np.mean(cuts)))
 
-    def _offset(self, scores, proba, y_enc, threshold):
+    def _offset(self, scores, early_proba, y_enc, threshold):
         rule = self.contamination
         if rule == "auto":
             rule = _AUTO_CONTAMINATION[self.method]
+        if np.ptp(scores) == 0:
+            # One value for every sample: no ranking, so no rule can choose.
+            return float(scores[0])
+        if isinstance(rule, Integral):
+            return offset_for_count(scores, min(int(rule), len(scores)))
         if isinstance(rule, Real):
             return offset_for_count(scores, int(round(rule * len(scores))))
         if rule == "sign":
@@ -492,8 +606,43 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         if rule == "mixture":
             return mixture_offset(scores)
         if rule == "count":
-            return count_offset(scores, proba, y_enc)
+            return count_offset(scores, early_proba, y_enc)
         return threshold  # "threshold_samples"
+
+    def _check_scores_finite(self):
+        if not np.all(np.isfinite(self.train_scores_)):
+            raise ValueError(
+                f"{type(self).__name__}'s training diverged: the network's outputs "
+                f"became NaN or infinite (lr={self.lr}). Lower lr, keep "
+                f"standardize='auto', or scale X."
+            )
+
+    def _diagnose(self, y_enc, early_proba):
+        """Set the trust diagnostics and warn when the ranking is doubtful.
+
+        Whether the network agrees with a flagged row is read from the
+        learning-phase probabilities: averaged over all epochs they agree
+        with every label the network memorised (MR: 70-90% of the flagged
+        injected errors, against 8-24% in the first epochs).
+        """
+        counts = np.bincount(y_enc, minlength=len(self.classes_))
+        self.majority_rate_ = float(counts.max() / counts.sum())
+        flagged = np.zeros(len(y_enc), dtype=bool)
+        flagged[self.label_issues_] = True
+        self.flagged_share_ = float(flagged.mean())
+        self.flagged_share_by_class_ = np.bincount(
+            y_enc, weights=flagged, minlength=len(self.classes_)
+        ) / np.maximum(counts, 1)
+        proba = self.train_proba_ if early_proba is None else early_proba
+        predicted = proba.argmax(axis=1)
+        self.flagged_agreement_ = (
+            float(np.mean(predicted[flagged] == y_enc[flagged]))
+            if flagged.any()
+            else float("nan")
+        )
+        self.fit_warnings_ = _trust_warnings(self)
+        for message in self.fit_warnings_:
+            warnings.warn(message, UntrustedRankingWarning, stacklevel=3)
 
     # -------------------------------------------------------------- scoring
     def score_samples(self, X):
@@ -584,12 +733,96 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.sample_indices_ = np.flatnonzero(kept)
         return _take_rows(X, self.sample_indices_), _take_rows(y, self.sample_indices_)
 
+    def _repr_html_inner(self):
+        # Fitted, a summary of the detection above scikit-learn's diagram.
+        from .review import _detector_html_repr
+
+        return _detector_html_repr(self, super()._repr_html_inner())
+
+    def _repr_mimebundle_(self, **kwargs):
+        output = super()._repr_mimebundle_(**kwargs)
+        if "text/html" in output:
+            from .review import _detector_html_repr
+
+            output["text/html"] = _detector_html_repr(self, output["text/html"])
+        return output
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.target_tags.required = True
         tags.non_deterministic = self.device != "cpu"
         return tags
+
+
+def _pandas_index(X, y):
+    """Return the pandas index of ``X`` (else of ``y``), or None for arrays."""
+    for data in (X, y):
+        index = getattr(data, "index", None)
+        if index is not None and hasattr(data, "iloc"):
+            return index
+    return None
+
+
+class UntrustedRankingWarning(UserWarning):
+    """Warn that a fitted detector's ranking or cut is likely unreliable."""
+
+
+class _Run(NamedTuple):
+    """What one recording (or the two threshold-sample runs) yields."""
+
+    means: dict
+    proba: np.ndarray
+    early_proba: np.ndarray | None
+    trajectory: np.ndarray | None
+    fit_history: list
+    threshold: float | None
+
+
+def _trust_warnings(det):
+    """Return the messages of the trust diagnostics of a fitted detector."""
+    name = type(det).__name__
+    out = []
+    if det.fit_accuracy_ <= det.majority_rate_ + 0.01:
+        out.append(
+            f"{name}'s network did not learn: after {det.n_epochs_} epochs it "
+            f"predicted {det.fit_accuracy_:.1%} of the given labels, no better "
+            f"than always predicting the most frequent one "
+            f"({det.majority_rate_:.1%}), so its ranking cannot be trusted. Check "
+            f"that the features carry the label (e.g. a simple classifier's "
+            f"cross-validated accuracy), raise max_epochs or lr, or pass a "
+            f"module suited to the data."
+        )
+    worst = int(np.argmax(det.flagged_share_by_class_))
+    if det.flagged_share_ > 0.5 or det.flagged_share_by_class_[worst] > 0.5:
+        what = (
+            f"{det.flagged_share_:.0%} of the rows"
+            if det.flagged_share_ > 0.5
+            else f"{det.flagged_share_by_class_[worst]:.0%} of the rows labelled "
+            f"{_label_text(det.classes_[worst])}"
+        )
+        out.append(
+            f"{name} flags {what}: label noise rarely corrupts most of a class, "
+            f"so the ranking is probably inverted (weakly separable classes "
+            f"with one-way flips) or the network underfit. Inspect the top of "
+            f"the ranking, compare method='loss', or flag a fixed number of "
+            f"rows with contamination=<int>."
+        )
+    if det.flagged_share_ > 0.05 and det.flagged_agreement_ > 0.5:
+        out.append(
+            f"{name} flags {det.flagged_share_:.0%} of the rows, but the network "
+            f"itself predicts the given label for {det.flagged_agreement_:.0%} of "
+            f"them: the cut goes deep into rows it agrees with (nearly clean "
+            f"data, or hard classes). Review the top of the ranking instead, or "
+            f"flag a fixed number of rows with contamination=<int>."
+        )
+    return out
+
+
+def _label_text(label):
+    """Return a class label as users wrote it: 8 or 'cat', not np.int64(8)."""
+    label = label.item() if isinstance(label, np.generic) else label
+    return repr(label)
 
 
 def _take_rows(data, index):

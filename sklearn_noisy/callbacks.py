@@ -6,13 +6,20 @@ They follow skorch's callback protocol (``on_train_begin``, ``on_epoch_end``,
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from skorch.callbacks import Callback
 
 from ._core.dmi import DMILoss, dmi_matrix
 from ._core.sei import DynamicsAccumulator
 
-__all__ = ["SEIRecorder", "SingularBatchRecorder", "ValidationDMICheckpoint"]
+__all__ = [
+    "EpochProgress",
+    "SEIRecorder",
+    "SingularBatchRecorder",
+    "ValidationDMICheckpoint",
+]
 
 
 class ValidationDMICheckpoint(Callback):
@@ -199,7 +206,8 @@ class SEIRecorder(Callback):
 
     The per-sample sums live on the training device
     (:class:`~sklearn_noisy._core.sei.DynamicsAccumulator`) and are read as
-    ``recorder.accumulator_`` after training.
+    ``recorder.accumulator_`` after training. The recorder keeps no reference
+    to the training data after ``on_train_end``.
 
     Parameters
     ----------
@@ -214,11 +222,30 @@ class SEIRecorder(Callback):
     y : torch.Tensor of shape (n_samples,), default=None
         The encoded training labels; needed for ``mode="eval"`` only.
     trajectory : bool, default=False
-        Also keep the per-epoch signed entropy (float16).
+        Also keep the per-epoch ``"sei"`` statistic (float16).
+    early_epochs : int, default=0
+        Keep the mean probabilities of the first ``early_epochs`` epochs.
+    fit_tol : float or None, default=None
+        Stop training after an epoch in which at most this share of the
+        samples were predicted as another class than their given label: the
+        network has fitted the labels, wrong ones included, and further
+        epochs add no evidence (0 stops only when every label is fitted).
+        None never stops early.
+    min_epochs : int, default=1
+        Never stop before this many epochs.
     """
 
     def __init__(
-        self, n_samples, n_classes, mode="train", X=None, y=None, trajectory=False
+        self,
+        n_samples,
+        n_classes,
+        mode="train",
+        X=None,
+        y=None,
+        trajectory=False,
+        early_epochs=0,
+        fit_tol=None,
+        min_epochs=1,
     ):
         self.n_samples = n_samples
         self.n_classes = n_classes
@@ -226,11 +253,18 @@ class SEIRecorder(Callback):
         self.X = X
         self.y = y
         self.trajectory = trajectory
+        self.early_epochs = early_epochs
+        self.fit_tol = fit_tol
+        self.min_epochs = min_epochs
 
     def on_train_begin(self, net, **kwargs):
         """Start empty sums on the training device."""
         self.accumulator_ = DynamicsAccumulator(
-            self.n_samples, self.n_classes, net.device, trajectory=self.trajectory
+            self.n_samples,
+            self.n_classes,
+            net.device,
+            trajectory=self.trajectory,
+            early_epochs=self.early_epochs,
         )
 
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
@@ -246,9 +280,152 @@ class SEIRecorder(Callback):
         self.accumulator_.add(index, y_pred, batch[1])
 
     def on_epoch_end(self, net, **kwargs):
-        """Score all rows in eval mode (eval mode only) and close the epoch."""
+        """Score all rows (eval mode only), close the epoch, stop when fitted."""
         if self.mode == "eval":
             logits = net.forward(self.X, training=False, device=net.device)
             index = torch.arange(self.n_samples, device=logits.device)
             self.accumulator_.add(index, logits, self.y)
         self.accumulator_.end_epoch()
+        fit = self.accumulator_.fit_history[-1]
+        net.history.record("fit_accuracy", fit)
+        if (
+            self.fit_tol is not None
+            and len(self.accumulator_.fit_history) >= self.min_epochs
+            and 1.0 - fit <= self.fit_tol
+        ):
+            raise KeyboardInterrupt  # skorch's way to end fit early
+
+    def on_train_end(self, net, **kwargs):
+        """Drop the references to the training data."""
+        self.X = None
+        self.y = None
+
+
+# How the history's metrics are named in progress reports; the loss is named
+# after the criterion of the phase (an L_DMI value is minus a log-determinant,
+# so negative values are normal).
+_CRITERION_NAMES = {"DMILoss": "L_DMI", "CrossEntropyLoss": "cross-entropy"}
+_METRICS = (
+    ("valid_acc", "valid accuracy"),
+    ("valid_dmi_loss", "valid L_DMI"),
+    ("fit_accuracy", "labels fitted"),
+)
+
+
+class EpochProgress(Callback):
+    """Report every epoch on stderr, labelled with the estimator and the phase.
+
+    On a terminal (and with tqdm installed) a progress bar per training phase;
+    otherwise one log line per epoch, so that piped and logged runs show
+    progress too. The estimators add one when ``verbose`` is on and set
+    ``phase`` ("warm-up (cross-entropy)", "L_DMI", ...) before each phase.
+
+    Parameters
+    ----------
+    label : str, default=""
+        What trains, e.g. "DMIClassifier"; starts every line.
+    phase : str, default="training"
+        The current phase, e.g. "warm-up (cross-entropy)" or "L_DMI".
+    mode : {"auto", "bar", "log"}, default="auto"
+        "bar": a tqdm bar; "log": a line per epoch; "auto": a bar when
+        ``stream`` is a terminal and tqdm is installed, else lines.
+    stream : file-like or None, default=None
+        Where to write; None is ``sys.stderr`` at the time of writing.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from sklearn_noisy.callbacks import EpochProgress
+    >>> from sklearn_noisy.modules import MLP
+    >>> log = io.StringIO()
+    >>> net = NeuralNetClassifier(
+    ...     MLP, module__n_features=4, module__n_classes=2, max_epochs=2,
+    ...     criterion=torch.nn.CrossEntropyLoss, train_split=None, verbose=0,
+    ...     callbacks=[EpochProgress("MLP", mode="log", stream=log)])
+    >>> X = np.random.RandomState(0).rand(20, 4).astype("float32")
+    >>> _ = net.fit(X, np.arange(20) % 2)
+    >>> log.getvalue().splitlines()[0][:38]
+    'MLP training epoch 1/2: cross-entropy '
+    """
+
+    def __init__(self, label="", phase="training", mode="auto", stream=None):
+        self.label = label
+        self.phase = phase
+        self.mode = mode
+        self.stream = stream
+
+    def _stream(self):
+        return sys.stderr if self.stream is None else self.stream
+
+    def _use_bar(self):
+        if self.mode == "log":
+            return False
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            if self.mode == "bar":
+                raise
+            return False
+        if self.mode == "bar":
+            return True
+        isatty = getattr(self._stream(), "isatty", None)
+        return bool(isatty and isatty())
+
+    def on_train_begin(self, net, **kwargs):
+        """Start a bar (or a line count) over this phase's epochs."""
+        self.title_ = " ".join(part for part in (self.label, self.phase) if part)
+        self.total_ = net.max_epochs
+        self.first_epoch_ = len(net.history)
+        self.reported_ = len(net.history)
+        self.bar_ = None
+        if self._use_bar():
+            from tqdm import tqdm
+
+            self.bar_ = tqdm(
+                total=self.total_,
+                desc=self.title_,
+                unit="epoch",
+                file=self._stream(),
+                dynamic_ncols=True,
+            )
+
+    def _metrics(self, net, row):
+        criterion = getattr(net, "criterion_", None)
+        name = type(criterion).__name__
+        parts = []
+        if "train_loss" in row:
+            parts.append(f"{_CRITERION_NAMES.get(name, name)} {row['train_loss']:.4g}")
+        parts += [f"{text} {row[key]:.4g}" for key, text in _METRICS if key in row]
+        return ", ".join(parts)
+
+    def _report(self, net):
+        for row in net.history[self.reported_ :]:
+            metrics = self._metrics(net, row)
+            if self.bar_ is not None:
+                self.bar_.set_postfix_str(metrics, refresh=False)
+                self.bar_.update(1)
+            else:
+                epoch = self.reported_ - self.first_epoch_ + 1
+                print(
+                    f"{self.title_} epoch {epoch}/{self.total_}: {metrics} "
+                    f"({row.get('dur', 0.0):.1f} s)",
+                    file=self._stream(),
+                    flush=True,
+                )
+            self.reported_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        """Report the epoch just finished."""
+        self._report(net)
+
+    def on_train_end(self, net, **kwargs):
+        """Report an epoch that ended training early, then close the bar."""
+        self._report(net)
+        if self.bar_ is not None:
+            self.bar_.close()
+        # A closed tqdm bar holds a lock and a stream: drop it so that a
+        # fitted estimator pickles.
+        self.bar_ = None

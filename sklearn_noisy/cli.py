@@ -8,11 +8,20 @@ Sub-commands:
   or an image folder by how likely their label is wrong.
 - ``train DATA``: fit a noise-robust classifier and save it with joblib.
 - ``predict MODEL DATA``: predict with a saved model.
+- ``review DATA``: write an HTML page to review the flagged rows and export
+  decisions (keep, relabel, drop) as CSV.
+- ``apply DATA DECISIONS``: apply those decisions to a copy of DATA.
+
+The reference is docs/cli.md. How table columns are read is decided and
+reported by ``_cli_columns``; what is written, and the one rule for existing
+files, by ``_cli_output`` (every output is checked before any work starts).
+Training reports every epoch on stderr through the estimators' ``verbose``.
 
 The heavy modules (torch, skorch, scikit-learn, pandas, matplotlib) are
 imported inside each sub-command, so ``--help`` answers at once. Bad input
-(a missing file or column, a single class, an unreadable image) exits with
-status 2 and a one-line message, never a traceback.
+(a missing file or column, an output that is an input, a single class, an
+unreadable image) exits with status 2 and a one-line message, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -25,58 +34,31 @@ from pathlib import Path
 from ._cli_data import IMAGE_SIZE as _IMAGE_SIZE
 from ._cli_data import load_data as _load
 from ._cli_data import make_preprocessor as _preprocessor
+from ._cli_output import check_outputs as _check_outputs
+from ._cli_output import check_plot_format as _check_plot_format
+from ._cli_output import image_grid_path as _image_grid_path
+from ._cli_output import open_output as _open_output
+from ._cli_output import save_figure as _save_figure
+from ._cli_output import write_csv as _write_csv
 
 __all__ = ["main"]
 
 _PROG = "sklearn-noisy"
-_METHODS = ("sei", "aum", "loss", "confidence")
+_METHODS = ("sei", "sei_paper", "aum", "loss", "confidence")
 _RULES = ("auto", "mixture", "sign", "count", "threshold_samples")
 # Cross-entropy epochs of the network CleanLabelClassifier fits on the kept
 # rows when --max-epochs is not given (DMIClassifier's default max_epochs).
 _DEFAULT_CE_EPOCHS = 20
+# MislabelDetector's and DMIClassifier's default max_epochs, for --help.
+_DETECT_EPOCHS = 30
+_TRAIN_EPOCHS = 20
 # Demo epochs: the whole demo took 17 s on 2 CPU cores (load average 12).
 _DEMO_EPOCHS = 30
 
 
-def _epoch_progress_bar(desc=""):
-    """Return a skorch callback that shows a tqdm bar over the epochs.
-
-    The class is built here so that importing this module imports neither
-    skorch nor tqdm; ``__reduce__`` points pickling back at this function,
-    so a model saved with the callback loads again.
-    """
-    from skorch.callbacks import Callback
-    from tqdm import tqdm
-
-    class EpochProgressBar(Callback):
-        def __init__(self, desc=""):
-            self.desc = desc
-
-        def on_train_begin(self, net, **kwargs):
-            self.bar_ = tqdm(
-                total=net.max_epochs, desc=self.desc, unit="epoch", leave=False
-            )
-
-        def on_epoch_end(self, net, **kwargs):
-            self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.4f}")
-            self.bar_.update(1)
-
-        def on_train_end(self, net, **kwargs):
-            self.bar_.close()
-            self.bar_ = None
-
-        def __reduce__(self):
-            return (_epoch_progress_bar, (self.desc,))
-
-    return EpochProgressBar(desc)
-
-
-def _callbacks(args, desc):
-    """Return the progress callback list when progress is on, else None."""
-    show = args.progress
-    if show is None:
-        show = sys.stderr.isatty()
-    return [_epoch_progress_bar(desc)] if show else None
+def _verbose(args):
+    """Return the estimators' verbose: progress is on unless --no-progress."""
+    return 0 if args.progress is False else 1
 
 
 def _check_device(device):
@@ -91,56 +73,31 @@ def _check_device(device):
         raise ValueError(f"--device {device!r}: torch sees no CUDA device here")
 
 
-def _estimator_kwargs(args, desc):
+def _estimator_kwargs(args):
     _check_device(args.device)
     kwargs = {
         "device": args.device,
         "random_state": args.random_state,
-        "callbacks": _callbacks(args, desc),
+        "verbose": _verbose(args),
     }
     if args.max_epochs is not None:
         kwargs["max_epochs"] = args.max_epochs
     return kwargs
 
 
-# ---------------------------------------------------------------- figures
-def _check_out_path(path):
-    """Fail before training if ``path`` cannot be written for want of a folder."""
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: no folder {folder}")
+def _plan_outputs(args, outputs, inputs, announce=True):
+    """Check every output against the inputs and the overwrite rule; say them.
 
-
-def _check_plot_path(path):
-    """Fail before training if matplotlib cannot write ``path``'s format."""
-    if path is None:
-        return
-    _check_out_path(path)
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if Path(path).suffix.lower().lstrip(".") not in formats:
-        raise ValueError(
-            f"cannot save a plot as {path}: use one of the extensions "
-            f"{', '.join('.' + f for f in sorted(formats))}"
-        )
-
-
-def _save_figure(path, draw, shape=(1, 1), figsize=(6, 4)):
-    """Call ``draw(axes)`` on a new figure's grid of axes and save it.
-
-    The figure is made without pyplot: no backend is chosen and no figure
-    stays open in the calling process.
+    ``outputs`` is a list of ``(option, path)``; nothing is written, read or
+    trained before this passes (see ``_cli_output``).
     """
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=figsize, layout="constrained")
-    draw(figure.subplots(*shape, squeeze=False).ravel())
-    figure.savefig(path, dpi=110)
+    _check_outputs(outputs, inputs, overwrite=args.overwrite)
+    if announce and outputs:
+        print(f"Will write: {', '.join(str(path) for _, path in outputs)}")
 
 
 # ------------------------------------------------------------------- demo
-def _run_demo(max_epochs=_DEMO_EPOCHS, random_state=0, callbacks=None):
+def _run_demo(max_epochs=_DEMO_EPOCHS, random_state=0, verbose=0):
     """Run the demo experiment; return the fitted detector and the numbers.
 
     ``load_digits`` (scaled to [0, 1]) with 20% pair noise (digit ``i``
@@ -163,7 +120,7 @@ def _run_demo(max_epochs=_DEMO_EPOCHS, random_state=0, callbacks=None):
         X, y_noisy, y, test_size=0.3, random_state=random_state, stratify=y
     )
     is_mislabeled = y_train != y_true_train
-    common = {"random_state": random_state, "callbacks": callbacks}
+    common = {"random_state": random_state, "verbose": verbose}
     detector = MislabelDetector(
         max_epochs=max_epochs, record_trajectory=True, **common
     ).fit(X_train, y_train)
@@ -208,15 +165,16 @@ def _demo_report(results):
 def _cmd_demo(args):
     import torch
 
-    _check_plot_path(args.plot)
+    if args.plot:
+        _check_plot_format(args.plot)
+    _plan_outputs(args, [("--plot", args.plot)] if args.plot else [], [])
     threads = torch.get_num_threads()
     # The demo's MLP is tiny: on a loaded 2-core machine, torch's spinning
     # intra-op threads made it take 190 s against 20 s on one thread.
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
     try:
-        callbacks = _callbacks(args, "demo")
-        results = _run_demo(args.max_epochs, args.random_state, callbacks)
+        results = _run_demo(args.max_epochs, args.random_state, _verbose(args))
     finally:
         torch.set_num_threads(threads)
     print(_demo_report(results))
@@ -231,14 +189,19 @@ def _cmd_demo(args):
             )
             TrainingDynamicsDisplay.from_estimator(detector, mask, ax=axes[2])
 
-        _save_figure(args.plot, draw, shape=(1, 3), figsize=(16, 4.5))
+        _save_figure(args.plot, draw, args.overwrite, shape=(1, 3), figsize=(16, 4.5))
         print(f"Figure written to {args.plot}")
     return 0
 
 
 # ----------------------------------------------------------------- detect
 def _ranking(detector, data):
-    """Return the rows as a DataFrame, most suspicious first."""
+    """Return the rows as a DataFrame, most suspicious first.
+
+    Columns: the row ID, the given and predicted labels, ``score`` (the
+    ``--method`` score that ranks and flags), ``flagged``, then every method's
+    score from the same run as ``score_<method>``.
+    """
     import numpy as np
     import pandas as pd
 
@@ -252,10 +215,14 @@ def _ranking(detector, data):
             "flagged": scores < detector.offset_,
         }
     )
+    methods = sorted(detector.method_scores_, key=lambda m: m != detector.method)
+    for method in methods:
+        table[f"score_{method}"] = detector.method_scores_[method]
     return table.iloc[np.argsort(scores, kind="stable")]
 
 
 def _detect_summary(detector, ranking, out):
+    """Return the report printed after ``detect``: counts, cut, per class."""
     n, flagged = len(ranking), ranking["flagged"]
     per_class = (
         ranking.groupby("given_label", sort=True)["flagged"]
@@ -265,13 +232,17 @@ def _detect_summary(detector, ranking, out):
     width = max(5, *(len(str(c)) for c in per_class.index))
     lines = [
         f"Flagged {int(flagged.sum())} of {n} rows ({flagged.mean():.1%}) as likely "
-        f"mislabeled (method={detector.method}, threshold={detector.offset_:.4g}).",
+        f"mislabeled (method={detector.method}, "
+        f"contamination={detector.contamination}, threshold={detector.offset_:.4g}).",
+        "Scores: the lower, the more likely the label is wrong; rows scoring "
+        "below the threshold are flagged.",
         f"  {'label':<{width}}  flagged  rows",
     ]
     lines += [
         f"  {str(label):<{width}}  {row['sum']:>7}  {row['size']}"
         for label, row in per_class.iterrows()
     ]
+    lines += _trust_report(detector)
     lines.append(f"Ranked rows written to {out}")
     return "\n".join(lines)
 
@@ -281,53 +252,107 @@ def _load_args(args):
     return _load(
         args.data,
         target=args.target,
-        text=args.text,
+        text=args.text or (),
+        id_column=args.id,
+        features=args.features,
+        drop=args.drop or (),
         image_size=args.image_size or _IMAGE_SIZE,
     )
 
 
-def _cmd_detect(args):
-    _check_out_path(args.out)
-    _check_plot_path(args.plot)
-    data = _load_args(args)
-    from . import MislabelDetector
+def _print_columns(args, data):
+    """Print how a table's columns were read (nothing for other inputs)."""
+    from ._cli_columns import format_plan
+
+    if data.columns:
+        print(format_plan(data.columns, Path(args.data).name, len(data.X)))
+
+
+def _fit_detector(args, data, **params):
+    """Preprocess DATA as its columns were read and fit the detector.
+
+    The detector's trust warnings are not let through as Python warnings:
+    they are kept in ``fit_warnings_`` and printed with the summary.
+    """
+    import warnings
+
+    from . import MislabelDetector, UntrustedRankingWarning
 
     transformer = _preprocessor(data)
     X = data.X if transformer is None else transformer.fit_transform(data.X)
     detector = MislabelDetector(
         method=args.method,
         contamination=args.contamination,
-        **_estimator_kwargs(args, "detect"),
-    ).fit(X, data.y)
+        **params,
+        **_estimator_kwargs(args),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntrustedRankingWarning)
+        return detector.fit(X, data.y)
+
+
+def _trust_report(detector):
+    """Lines on how far the ranking can be trusted (the fit diagnostics)."""
+    import math
+
+    lines = [
+        f"The network fitted {detector.fit_accuracy_:.1%} of the given labels "
+        f"after {detector.n_epochs_} epochs (always predicting the most frequent "
+        f"label: {detector.majority_rate_:.1%}); flagged rows it predicted as "
+        f"their given label early in training: "
+        + (
+            "none flagged."
+            if math.isnan(detector.flagged_agreement_)
+            else f"{detector.flagged_agreement_:.0%}."
+        )
+    ]
+    lines += [f"Warning: {message}" for message in detector.fit_warnings_]
+    return lines
+
+
+def _cmd_detect(args):
+    outputs = [("--out", args.out)]
+    if args.plot:
+        _check_plot_format(args.plot)
+        outputs.append(("--plot", args.plot))
+    _plan_outputs(args, outputs, [args.data], announce=False)
+    data = _load_args(args)
+    if args.plot and data.kind == "images":
+        outputs.append(("--plot (image grid)", _image_grid_path(args.plot)))
+    _plan_outputs(args, outputs, [args.data])
+    _print_columns(args, data)
+    detector = _fit_detector(args, data)
     ranking = _ranking(detector, data)
-    ranking.to_csv(args.out, index=False)
+    _write_csv(ranking, args.out, args.overwrite)
     print(_detect_summary(detector, ranking, args.out))
     if args.plot:
-        _save_detect_plots(args.plot, detector, data)
+        _save_detect_plots(args, detector, data)
     return 0
 
 
-def _save_detect_plots(path, detector, data):
+def _save_detect_plots(args, detector, data):
     """Save the score histogram; for images, the most suspicious ones next to it."""
     from .plotting import MislabelScoreDisplay, SuspiciousImagesDisplay
 
     _save_figure(
-        path, lambda axes: MislabelScoreDisplay.from_estimator(detector, ax=axes[0])
+        args.plot,
+        lambda axes: MislabelScoreDisplay.from_estimator(detector, ax=axes[0]),
+        args.overwrite,
     )
-    print(f"Figure written to {path}")
+    print(f"Figure written to {args.plot}")
     if data.kind == "images":
-        path = Path(path)
-        grid = path.with_name(f"{path.stem}-images{path.suffix}")
+        grid = _image_grid_path(args.plot)
         n = min(16, len(data.y))
         n_cols = min(4, n)
         n_rows = -(-n // n_cols)  # ceiling division
         _save_figure(
             grid,
             lambda axes: SuspiciousImagesDisplay.from_estimator(
-                detector, data.X, data.y, n=n, axes=axes
+                detector, data.X, data.y, n=n, names=data.ids, axes=axes
             ),
+            args.overwrite,
             shape=(n_rows, n_cols),
-            figsize=(2 * n_cols, 2.4 * n_rows),
+            figsize=(2.2 * n_cols, 2.6 * n_rows),
         )
         print(f"Most suspicious images written to {grid}")
 
@@ -336,7 +361,7 @@ def _save_detect_plots(path, detector, data):
 def _classifier(args):
     from . import CleanLabelClassifier, DMIClassifier, MislabelDetector
 
-    kwargs = _estimator_kwargs(args, "train")
+    kwargs = _estimator_kwargs(args)
     if not args.clean:
         return DMIClassifier(**kwargs)
     epochs = kwargs.pop("max_epochs", _DEFAULT_CE_EPOCHS)
@@ -348,8 +373,10 @@ def _classifier(args):
 
 
 def _cmd_train(args):
-    _check_out_path(args.out)
+    _plan_outputs(args, [("--out", args.out)], [args.data], announce=False)
     data = _load_args(args)
+    _plan_outputs(args, [("--out", args.out)], [args.data])
+    _print_columns(args, data)
     import joblib
     from sklearn.pipeline import Pipeline
 
@@ -359,7 +386,8 @@ def _cmd_train(args):
     model.fit(data.X, data.y)
     # How `predict` must read new data (ignored by scikit-learn).
     model.cli_input_ = {"kind": data.kind, **data.info}
-    joblib.dump(model, args.out)
+    with _open_output(args.out, args.overwrite, binary=True) as file:
+        joblib.dump(model, file)
     print(
         f"Trained {type(model[-1]).__name__} on {len(data.y)} rows "
         f"({len(model.classes_)} classes); model written to {args.out}"
@@ -388,16 +416,20 @@ def _cmd_predict(args):
     import numpy as np
     import pandas as pd
 
-    _check_out_path(args.out)
+    _plan_outputs(args, [("--out", args.out)], [args.model, args.data])
     model = _load_model(args.model)
     info = getattr(model, "cli_input_", {})
     data = _load(
         args.data,
         target=args.target or info.get("target"),
-        text=args.text or info.get("text"),
+        # The trained ID column is used when the new table has it; an --id
+        # given now must be there.
+        id_column=args.id or info.get("id"),
+        id_required=args.id is not None,
         image_size=args.image_size or info.get("image_size", _IMAGE_SIZE),
         channels=info.get("channels"),
         labels=False,
+        plan=False,
     )
     if args.target and data.y is None:
         raise ValueError(f"--target column {args.target!r} is not in {args.data}")
@@ -409,13 +441,26 @@ def _cmd_predict(args):
         proba = model.predict_proba(data.X)
         for k, label in enumerate(model.classes_):
             table[f"proba_{label}"] = proba[:, k]
-    table.to_csv(args.out, index=False)
+    _write_csv(table, args.out, args.overwrite)
     print(f"Wrote {len(table)} predictions to {args.out}")
     if data.y is not None:
         given = table["given_label"].astype(str)
         accuracy = np.mean(given == table["predicted_label"].astype(str))
         print(f"Accuracy against the given labels: {accuracy:.3f}")
     return 0
+
+
+# ---------------------------------------------------------- review/apply
+def _cmd_review(args):
+    from ._cli_review import run_review
+
+    return run_review(args)
+
+
+def _cmd_apply(args):
+    from ._cli_review import run_apply
+
+    return run_apply(args)
 
 
 # ----------------------------------------------------------------- parser
@@ -426,23 +471,83 @@ def _positive_int(text):
 
 
 def _contamination(text):
+    """Parse --contamination: a rule, a number of rows (int) or a share (float)."""
     if text in _RULES:
         return text
+    if text.isdigit():
+        return int(text)
     try:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a float in (0, 0.5] or one of {', '.join(_RULES)}; got {text!r}"
+            f"expected a share in (0, 0.5], a number of rows or one of "
+            f"{', '.join(_RULES)}; got {text!r}"
         ) from None
 
 
-def _add_options(parser, *, data, epochs_help=None, out_help=None):
+def _columns(text):
+    """Parse a comma-separated list of column names (the option may repeat)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names, got {text!r}")
+    return names
+
+
+_OUT_RULE = (
+    "An existing file is not replaced unless --overwrite is given; no output "
+    "may be an input."
+)
+
+
+def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True):
     """Add the options shared by the sub-commands."""
     if data:
         group = parser.add_argument_group("data")
         group.add_argument("data", metavar="DATA", help="CSV, Parquet, .npz or folder")
-        group.add_argument("--target", metavar="COLUMN", help="label column")
-        group.add_argument("--text", metavar="COLUMN", help="free-text column (TF-IDF)")
+        if columns:
+            target_help = "label column of a table (required for tables)"
+            id_help = (
+                "column that identifies rows, copied into the outputs and not "
+                "used as a feature (default: an ID-like column such as 'id' or "
+                "'patient_id', else the row position)"
+            )
+        else:  # predict: the model knows how its data were read
+            target_help = (
+                "label column, to report the accuracy against it (default: the "
+                "training label column, when the table has it)"
+            )
+            id_help = (
+                "column that identifies rows, copied into the output (default: "
+                "the training ID column when the table has it, else the row "
+                "position)"
+            )
+        group.add_argument("--target", metavar="COLUMN", help=target_help)
+        group.add_argument("--id", metavar="COLUMN", help=id_help)
+        if columns:
+            group.add_argument(
+                "--text",
+                metavar="COLUMN",
+                type=_columns,
+                action="extend",
+                help="free-text column(s), read as TF-IDF (repeat or separate by "
+                "commas; default: none)",
+            )
+            selection = group.add_mutually_exclusive_group()
+            selection.add_argument(
+                "--features",
+                metavar="COLUMNS",
+                type=_columns,
+                action="extend",
+                help="use only these columns as features, comma-separated "
+                "(default: all but the label, ID and dropped columns)",
+            )
+            selection.add_argument(
+                "--drop",
+                metavar="COLUMNS",
+                type=_columns,
+                action="extend",
+                help="columns not to use, comma-separated (default: none)",
+            )
         group.add_argument(
             "--image-size",
             type=_positive_int,
@@ -450,22 +555,54 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None):
             help=f"resize images to PIXELS x PIXELS (default: {_IMAGE_SIZE}, or the "
             f"size the model was trained on)",
         )
+    output = parser.add_argument_group("output")
     if out_help:
-        parser.add_argument("--out", metavar="FILE", required=True, help=out_help)
+        output.add_argument("--out", metavar="FILE", required=True, help=out_help)
+    output.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace output files that exist (default: refuse, exit 2)",
+    )
     if epochs_help:
         group = parser.add_argument_group("training")
         group.add_argument(
             "--max-epochs", type=_positive_int, metavar="N", help=epochs_help
         )
-        group.add_argument("--device", default="cpu", help="torch device (cpu)")
         group.add_argument(
-            "--random-state", type=int, default=0, metavar="SEED", help="(0)"
+            "--device", default="cpu", help="torch device, e.g. cuda (default: cpu)"
+        )
+        group.add_argument(
+            "--random-state",
+            type=int,
+            default=0,
+            metavar="SEED",
+            help="seed of every random choice (default: 0)",
         )
         group.add_argument(
             "--progress",
             action=argparse.BooleanOptionalAction,
-            help="progress bar on stderr (default: when stderr is a terminal)",
+            help="report every training epoch on stderr: a bar on a terminal, "
+            "one line per epoch otherwise (default: on)",
         )
+
+
+def _add_detector_options(parser):
+    """Add the detector's --method and --contamination (detect, review)."""
+    parser.add_argument(
+        "--method",
+        choices=_METHODS,
+        default="sei",
+        help="the score that ranks and flags (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--contamination",
+        type=_contamination,
+        default="auto",
+        metavar="RULE|SHARE|ROWS",
+        help=f"which rows to flag: a rule ({', '.join(_RULES)}), a share in "
+        "(0, 0.5] such as 0.1, or a number of rows such as 50 (default: auto: "
+        "sign for sei and aum, mixture for loss and confidence)",
+    )
 
 
 def _build_parser():
@@ -475,44 +612,134 @@ def _build_parser():
         "noise-robust classifiers.",
         epilog="DATA is a CSV or Parquet table (with --target), an .npz file with "
         "arrays X and y, or a folder with one sub-folder of PNG/JPEG images per "
-        "class. Run '%(prog)s COMMAND --help' for a command's options.",
+        "class. " + _OUT_RULE + " Run '%(prog)s COMMAND --help' for a command's "
+        "options; the full reference is the documentation's command-line page.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = commands.add_parser(
-        "demo", help="digits with 20%% pair noise: detection, L_DMI vs cross-entropy"
+        "demo",
+        help="digits with 20%% pair noise: detection, L_DMI vs cross-entropy",
+        description="Digits with 20%% pair noise: MislabelDetector's precision "
+        "and recall, and DMIClassifier against cross-entropy on clean test "
+        "labels. " + _OUT_RULE,
     )
     demo.add_argument(
-        "--plot", metavar="FILE", default="sklearn-noisy-demo.png", help="figure"
+        "--plot",
+        metavar="FILE",
+        default="sklearn-noisy-demo.png",
+        help="figure to write (default: %(default)s)",
     )
-    _add_options(demo, data=False, epochs_help=f"epochs of each run ({_DEMO_EPOCHS})")
+    _add_options(
+        demo, data=False, epochs_help=f"epochs of each run (default: {_DEMO_EPOCHS})"
+    )
     demo.set_defaults(handler=_cmd_demo, max_epochs=_DEMO_EPOCHS)
 
-    detect = commands.add_parser("detect", help="rank rows by how likely mislabeled")
-    _add_options(detect, data=True, epochs_help="training epochs (30)", out_help="CSV")
-    detect.add_argument("--method", choices=_METHODS, default="sei", help="score (sei)")
-    detect.add_argument(
-        "--contamination",
-        type=_contamination,
-        default="auto",
-        help=f"share flagged (a float) or a rule: {', '.join(_RULES)} (auto)",
+    detect = commands.add_parser(
+        "detect",
+        help="rank rows by how likely mislabeled",
+        description="Train MislabelDetector once and rank the rows of DATA by "
+        "how likely their label is wrong (the lower the score, the more "
+        "likely). " + _OUT_RULE,
     )
-    detect.add_argument("--plot", metavar="FILE", help="score histogram to write")
+    _add_options(
+        detect,
+        data=True,
+        epochs_help=f"training epochs (default: {_DETECT_EPOCHS})",
+        out_help="ranking CSV to write, most suspicious row first (required)",
+    )
+    _add_detector_options(detect)
+    detect.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="score histogram to write; for images also FILE-images.EXT, the "
+        "most suspicious images (default: none)",
+    )
     detect.set_defaults(handler=_cmd_detect)
 
-    train = commands.add_parser("train", help="fit a classifier on noisy labels")
-    _add_options(train, data=True, epochs_help="training epochs", out_help="model file")
+    train = commands.add_parser(
+        "train",
+        help="fit a classifier on noisy labels",
+        description="Fit a noise-robust classifier on DATA and save it, with "
+        "the way DATA was read, for predict. " + _OUT_RULE,
+    )
+    _add_options(
+        train,
+        data=True,
+        epochs_help=f"L_DMI epochs after the warm-up (default: {_TRAIN_EPOCHS}); "
+        f"with --clean, the epochs of the detector and of the network (default: "
+        f"{_DEFAULT_CE_EPOCHS})",
+        out_help="model file to write (joblib; required)",
+    )
     train.add_argument(
         "--clean",
         action="store_true",
         help="drop the rows MislabelDetector flags, train cross-entropy on the "
-        "rest (CleanLabelClassifier); default: L_DMI on all rows (DMIClassifier)",
+        "rest (CleanLabelClassifier) (default: L_DMI on all rows, DMIClassifier)",
     )
     train.set_defaults(handler=_cmd_train)
 
-    predict = commands.add_parser("predict", help="predict with a saved model")
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description="Predict DATA with a model written by train; DATA is read "
+        "as the training data was. " + _OUT_RULE,
+    )
     predict.add_argument("model", metavar="MODEL", help="file written by train")
-    _add_options(predict, data=True, out_help="predictions CSV")
+    _add_options(
+        predict,
+        data=True,
+        out_help="predictions CSV to write (required)",
+        columns=False,
+    )
     predict.set_defaults(handler=_cmd_predict)
+
+    review = commands.add_parser(
+        "review",
+        help="write an HTML page to review the flagged rows",
+        description="Train MislabelDetector as detect does and write one "
+        "self-contained HTML page of the flagged rows, to keep, relabel or drop "
+        "each one and export the decisions for apply. " + _OUT_RULE,
+    )
+    _add_options(
+        review,
+        data=True,
+        epochs_help=f"training epochs (default: {_DETECT_EPOCHS})",
+        out_help="HTML page to write (required)",
+    )
+    _add_detector_options(review)
+    review.add_argument(
+        "--rows",
+        type=_positive_int,
+        metavar="N",
+        help="list the N most suspicious rows, flagged or not (default: the flagged)",
+    )
+    review.set_defaults(handler=_cmd_review)
+
+    apply = commands.add_parser(
+        "apply",
+        help="apply the decisions exported from a review page",
+        description="Write a cleaned copy of DATA with the decisions of a "
+        "review page applied: dropped rows removed, relabelled rows with their "
+        "new label. " + _OUT_RULE,
+    )
+    apply.add_argument("data", metavar="DATA", help="the data that was reviewed")
+    apply.add_argument(
+        "decisions", metavar="DECISIONS", help="CSV exported from the review page"
+    )
+    apply.add_argument("--target", metavar="COLUMN", help="label column (tables)")
+    apply.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="cleaned copy: a CSV/Parquet table like DATA, an .npz, or for an "
+        "image folder a CSV of path,label",
+    )
+    apply.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the output file if it exists (default: refuse, exit 2)",
+    )
+    apply.set_defaults(handler=_cmd_apply)
     return parser
 
 

@@ -1,20 +1,25 @@
-"""Loaders for the real data sets shared with sklearn-noisy.
+"""Real data sets for learning with noisy labels, fetched like scikit-learn's.
 
-The data are never downloaded and never copied into the package: every loader
-reads the files of a local data directory (the "data home") laid out as
-described in its ``README.md``::
+The ``fetch_*`` functions download a data set from its official source into
+a local cache folder, the *data home* (:func:`get_data_home`), check every
+file's SHA-256 against the published file, and read it from there; a second
+call, offline included, reads the cache and touches no network. The
+``load_*`` functions read the data home only and never download.
+
+The data home is laid out by data set::
 
     <data home>/
-        mr_polarity/     rt-polarity.pos.gz, rt-polarity.neg.gz
-        fashion_mnist/   train_0.npz ... train_7.npz, test_0.npz, test_1.npz
+        mr_polarity/     rt-polarity.pos, rt-polarity.neg (official), or the
+                         UTF-8 copies rt-polarity.pos.gz, rt-polarity.neg.gz
+        fashion_mnist/   the four official idx files, or the shards
+                         train_0.npz ... train_7.npz, test_0.npz, test_1.npz
         medmnist/        breastmnist.npz, pneumoniamnist.npz
-        label_errors/    mnist_test.npz
-        cifar_n/         cifar10n_labels.npz, cifar100n_labels.npz
+        label_errors/    mnist_test.npz        (prepared; never downloaded)
+        cifar_n/         cifar10n_labels.npz, cifar100n_labels.npz (prepared)
 
-:func:`get_data_home` says how that directory is found. Every ``.npz`` file is
-read with ``allow_pickle=False``. Labels are returned as ``int64`` whatever
-their on-disk dtype, so that they can be used as ``y`` (and as indices)
-without overflow surprises.
+A folder prepared in the second form (the project's shared data collection)
+is read as it is. Every ``.npz`` file is read with ``allow_pickle=False``.
+Labels are returned as ``int64`` whatever their on-disk dtype.
 """
 
 import gzip
@@ -26,7 +31,12 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
+from .utils._download import RemoteFile, fetch_file, resolve_base_url
+
 __all__ = [
+    "fetch_fashion_mnist",
+    "fetch_medmnist",
+    "fetch_mr",
     "get_data_home",
     "load_cifar_n_labels",
     "load_fashion_mnist",
@@ -37,10 +47,8 @@ __all__ = [
 ]
 
 ENV_VAR = "SKLEARN_NOISY_DATA"
-
-# The repository lives at <root>/main and the shared data at <root>/shared/data;
-# parents[2] of this file is <root>.
-_REPO_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The per-user default, as scikit-learn's ~/scikit_learn_data.
+DEFAULT_DATA_HOME = Path("~") / "sklearn_noisy_data"
 
 _FASHION_SHARDS = {"train": 8, "test": 2}
 _FASHION_SIZES = {"train": 60_000, "test": 10_000}
@@ -50,6 +58,77 @@ _MEDMNIST_SPLITS = ("train", "val", "test")
 _CIFAR_N_FILES = {
     "cifar10n": "cifar10n_labels.npz",
     "cifar100n": "cifar100n_labels.npz",
+}
+
+# Official sources and checksums (docs/datasets.md says how each was checked).
+# MR: Cornell's archive; its members are checked, as their SHA-256 could be
+# computed offline from the original bytes (matched against the published
+# MD5s 674ca95d... and 7d312d2c...); no checksum of the archive is published.
+_MR = RemoteFile(
+    folder="mr_polarity",
+    url="https://www.cs.cornell.edu/people/pabo/movie-review-data/"
+    "rt-polaritydata.tar.gz",
+    sha256=None,
+    members=(
+        (
+            "rt-polarity.pos",
+            "d79ef14009bbf87cd6be21f91c3ea1a3cbcb73b34dfb4231aef7bbcd7677abc4",
+        ),
+        (
+            "rt-polarity.neg",
+            "4af43bf489620b498a0852c5a8c6a535155dec7985fdfea782b8f7756b957ccc",
+        ),
+    ),
+)
+# Fashion-MNIST: Zalando's files; sizes and SHA-256 as listed by TensorFlow
+# Datasets (tensorflow_datasets/url_checksums/fashion_mnist.txt).
+_FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_FASHION = {
+    "train": (
+        RemoteFile(
+            "fashion_mnist",
+            _FASHION_URL + "train-images-idx3-ubyte.gz",
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            26421880,
+        ),
+        RemoteFile(
+            "fashion_mnist",
+            _FASHION_URL + "train-labels-idx1-ubyte.gz",
+            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            29515,
+        ),
+    ),
+    "test": (
+        RemoteFile(
+            "fashion_mnist",
+            _FASHION_URL + "t10k-images-idx3-ubyte.gz",
+            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            4422102,
+        ),
+        RemoteFile(
+            "fashion_mnist",
+            _FASHION_URL + "t10k-labels-idx1-ubyte.gz",
+            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            5148,
+        ),
+    ),
+}
+# MedMNIST v2 28x28 files on Zenodo (record 10519652, the URLs of medmnist
+# 3.x); the SHA-256 of files whose MD5 equals medmnist.INFO's.
+_MEDMNIST_URL = "https://zenodo.org/records/10519652/files/{}.npz?download=1"
+_MEDMNIST = {
+    "breastmnist": RemoteFile(
+        "medmnist",
+        _MEDMNIST_URL.format("breastmnist"),
+        "3a22d2a4625e7dd8903f0f59030e81a3d0c222bece2e5e10927456cb50efdec1",
+        559580,
+    ),
+    "pneumoniamnist": RemoteFile(
+        "medmnist",
+        _MEDMNIST_URL.format("pneumoniamnist"),
+        "e1792d3f03751cb101e99f19a63b3c1941436c988665f47853417b05be250cd8",
+        4170669,
+    ),
 }
 
 
@@ -64,12 +143,7 @@ def _check_option(value, name, allowed, caller):
 
 
 def _resolve_data_home(data_home):
-    """Return ``(path, source)``: the data home and how it was found.
-
-    An explicit ``data_home`` or :envvar:`SKLEARN_NOISY_DATA` is used as is,
-    without falling back to the defaults: a typo there should fail loudly
-    rather than silently load data from somewhere else.
-    """
+    """Return ``(path, source)``: the data home and how it was chosen."""
     if data_home is not None:
         if not isinstance(data_home, (str, os.PathLike)):
             raise TypeError(
@@ -77,40 +151,45 @@ def _resolve_data_home(data_home):
                 f"path-like object or None. Got {type(data_home).__name__} "
                 "instead."
             )
-        candidates = [(Path(data_home).expanduser(), "the data_home argument")]
+        path, source = Path(data_home), "the data_home argument"
     elif os.environ.get(ENV_VAR):
-        candidates = [
-            (Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"),
-        ]
+        path, source = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
     else:
-        candidates = [
-            (Path.cwd() / ".." / "shared" / "data", "../shared/data from the CWD"),
-            (_REPO_DEFAULT, "shared/data next to the repository"),
-        ]
-    for path, source in candidates:
-        if path.is_dir():
-            return path.resolve(), source
-    tried = "; ".join(f"{path} ({source})" for path, source in candidates)
-    raise FileNotFoundError(
-        "Could not find the sklearn-noisy data directory. Tried: "
-        f"{tried}. Pass data_home=... or set the {ENV_VAR} environment "
-        "variable to the directory that holds mr_polarity/, fashion_mnist/, "
-        "medmnist/, label_errors/ and cifar_n/. Nothing is ever downloaded."
-    )
+        path, source = DEFAULT_DATA_HOME, "the default"
+    return path.expanduser().resolve(), source
 
 
 def _data_file(data_home, relative, caller):
-    """Return the path of ``relative`` in the data home, or raise."""
+    """Return the path of a prepared file in the data home, or raise."""
     home, source = _resolve_data_home(data_home)
     path = home / relative
     if not path.is_file():
         raise FileNotFoundError(
-            f"{caller} needs {path}, which does not exist. The data directory "
-            f"{home} was taken from {source}; point data_home or the {ENV_VAR} "
-            "environment variable at the directory that holds "
-            f"{Path(relative).parts[0]}/."
+            f"{caller} needs {path}, which does not exist. The data home {home} "
+            f"is {source}; point data_home or the {ENV_VAR} environment variable "
+            f"at the folder that holds {Path(relative).parts[0]}/ (this data set "
+            "is not downloaded: see the data sets page of the documentation)."
         )
     return path
+
+
+def _fetch(remote, data_home, download_if_missing, base_url, caller):
+    """Return the paths of an official file's targets, fetching them if needed."""
+    home, _ = _resolve_data_home(data_home)
+    return fetch_file(
+        remote,
+        data_home=home,
+        download_if_missing=download_if_missing,
+        base_url=resolve_base_url(base_url),
+        caller=caller,
+    )
+
+
+def _prepared(data_home, relatives):
+    """Return the paths of prepared files if all are in the data home, else None."""
+    home, _ = _resolve_data_home(data_home)
+    paths = [home / relative for relative in relatives]
+    return paths if all(path.is_file() for path in paths) else None
 
 
 def _load_npz(path):
@@ -120,57 +199,59 @@ def _load_npz(path):
 
 
 def get_data_home(data_home=None):
-    """Return the directory that holds the shared data sets.
+    """Return the data home: the folder that caches the data sets.
 
     The first of these that applies is used:
 
     1. the ``data_home`` argument;
     2. the :envvar:`SKLEARN_NOISY_DATA` environment variable (if non-empty);
-    3. ``../shared/data`` relative to the current working directory;
-    4. ``shared/data`` next to the repository, i.e.
-       ``Path(sklearn_noisy.__file__).resolve().parents[2] / "shared" / "data"``.
+    3. ``~/sklearn_noisy_data``, per user, as scikit-learn's
+       ``~/scikit_learn_data``.
 
-    An explicit ``data_home`` or :envvar:`SKLEARN_NOISY_DATA` is used as is:
-    if it is not an existing directory the defaults 3 and 4 are not tried.
-    Nothing is ever downloaded or created.
+    Nothing is created here: the ``fetch_*`` functions create the folder when
+    they first download into it.
 
     Parameters
     ----------
     data_home : str, path-like or None, default=None
-        The data directory. If None, it is looked up as described above.
+        The data home. If None, it is chosen as described above.
 
     Returns
     -------
     data_home : pathlib.Path
-        The resolved, absolute path of an existing directory.
-
-    Raises
-    ------
-    FileNotFoundError
-        If no candidate is an existing directory. The message lists the
-        places tried and names :envvar:`SKLEARN_NOISY_DATA`.
+        The absolute path, with ``~`` expanded.
 
     Examples
     --------
     >>> from sklearn_noisy.datasets import get_data_home
-    >>> (get_data_home() / "mr_polarity").is_dir()
-    True
+    >>> get_data_home("/tmp/sklearn_noisy_data").as_posix()
+    '/tmp/sklearn_noisy_data'
     """
     return _resolve_data_home(data_home)[0]
 
 
-def load_mr(*, data_home=None):
-    """Load the MR sentence polarity data set v1.0 (10,662 sentences).
+def fetch_mr(*, data_home=None, download_if_missing=True, base_url=None):
+    """Fetch the MR sentence polarity data set v1.0 (10,662 sentences).
 
     Movie-review sentences, lower-cased and tokenized, half positive and half
     negative (5,331 each). There is no official train/test split; papers use
     10-fold cross-validation. The positive sentences come first, then the
-    negative ones, each in file order.
+    negative ones, each in file order. Downloaded from Cornell (a 0.5 MB
+    archive; the two Windows-1252 text files are kept).
 
     Parameters
     ----------
     data_home : str, path-like or None, default=None
-        The data directory; see :func:`get_data_home`.
+        The cache folder; see :func:`get_data_home`.
+    download_if_missing : bool, default=True
+        Download the data when they are not in the data home. If False, a
+        missing file raises a FileNotFoundError.
+    base_url : str or None, default=None
+        A mirror that holds the official files as
+        ``<base_url>/<folder>/<file name>`` (e.g.
+        ``<base_url>/medmnist/breastmnist.npz``). None uses the environment
+        variable :envvar:`SKLEARN_NOISY_DATA_URL` if set, else the official
+        sources. Checksums are checked either way.
 
     Returns
     -------
@@ -179,6 +260,15 @@ def load_mr(*, data_home=None):
     y : ndarray of shape (10662,), dtype=int64
         The polarity: 0 is negative, 1 is positive.
 
+    Raises
+    ------
+    ConnectionError
+        If a file must be downloaded and cannot be (offline, say); the
+        message names the file, the URL and the data home.
+    OSError
+        If a downloaded file does not match its published size or SHA-256;
+        it is then discarded, and nothing enters the cache.
+
     References
     ----------
     .. [1] B. Pang and L. Lee, "Seeing stars: Exploiting class relationships
@@ -186,28 +276,59 @@ def load_mr(*, data_home=None):
 
     Examples
     --------
-    >>> from sklearn_noisy.datasets import load_mr
-    >>> X, y = load_mr()
-    >>> X.shape, int(y.sum())
+    >>> from sklearn_noisy.datasets import fetch_mr
+    >>> X, y = fetch_mr()  # doctest: +SKIP
+    >>> X.shape, int(y.sum())  # doctest: +SKIP
     ((10662,), 5331)
     """
-    texts = {}
-    for polarity in ("pos", "neg"):
-        path = _data_file(
-            data_home, f"mr_polarity/rt-polarity.{polarity}.gz", "load_mr"
-        )
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            # Split on "\n" only: str.splitlines would also break on rare
-            # control characters. The files end with a newline.
-            lines = f.read().split("\n")
-        texts[polarity] = lines[:-1] if lines and lines[-1] == "" else lines
-    X = np.empty(len(texts["pos"]) + len(texts["neg"]), dtype=object)
-    X[:] = texts["pos"] + texts["neg"]
-    y = np.r_[
-        np.ones(len(texts["pos"]), dtype=np.int64),
-        np.zeros(len(texts["neg"]), dtype=np.int64),
-    ]
+    caller = "fetch_mr"
+    prepared = _prepared(
+        data_home, [f"mr_polarity/rt-polarity.{p}.gz" for p in ("pos", "neg")]
+    )
+    if prepared is not None:
+        texts = [_read_lines(_gunzip(path), "utf-8") for path in prepared]
+    else:
+        paths = _fetch(_MR, data_home, download_if_missing, base_url, caller)
+        # The official files are Windows-1252; the UTF-8 copies decode to
+        # the same text (checked against the published MD5s).
+        texts = [_read_lines(path.read_bytes(), "cp1252") for path in paths]
+    pos, neg = texts
+    X = np.empty(len(pos) + len(neg), dtype=object)
+    X[:] = pos + neg
+    y = np.r_[np.ones(len(pos), dtype=np.int64), np.zeros(len(neg), dtype=np.int64)]
     return X, y
+
+
+def _gunzip(path):
+    with gzip.open(path, "rb") as file:
+        return file.read()
+
+
+def _read_lines(data, encoding):
+    # Split on "\n" only: str.splitlines would also break on rare control
+    # characters. The files end with a newline.
+    lines = data.decode(encoding).split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def load_mr(*, data_home=None):
+    """Load the MR sentence polarity data set from the data home; never download.
+
+    :func:`fetch_mr` with ``download_if_missing=False``; see there.
+
+    Parameters
+    ----------
+    data_home : str, path-like or None, default=None
+        The data home; see :func:`get_data_home`.
+
+    Returns
+    -------
+    X : ndarray of shape (10662,), dtype=object
+        The sentences.
+    y : ndarray of shape (10662,), dtype=int64
+        The polarity: 0 is negative, 1 is positive.
+    """
+    return fetch_mr(data_home=data_home, download_if_missing=False)
 
 
 def _check_n_samples(n_samples, n_total, caller):
@@ -227,15 +348,22 @@ def _check_n_samples(n_samples, n_total, caller):
     return int(n_samples)
 
 
-def load_fashion_mnist(
-    *, subset="train", n_samples=None, random_state=None, data_home=None
+def fetch_fashion_mnist(
+    *,
+    subset="train",
+    n_samples=None,
+    random_state=None,
+    data_home=None,
+    download_if_missing=True,
+    base_url=None,
 ):
-    """Load Fashion-MNIST, in the official order.
+    """Fetch Fashion-MNIST, in the official order.
 
     70,000 grayscale 28x28 images of clothing in 10 balanced classes
     (0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt,
     7 Sneaker, 8 Bag, 9 Ankle boot): 60,000 for training (6,000 per class)
-    and 10,000 for testing (1,000 per class).
+    and 10,000 for testing (1,000 per class). Downloaded from Zalando's
+    official files (30 MB for both subsets; only the subset asked for).
 
     Parameters
     ----------
@@ -245,13 +373,21 @@ def load_fashion_mnist(
         How many images to return. If None, the whole subset.
     random_state : int, RandomState instance or None, default=None
         How the ``n_samples`` images are chosen. If None, the first
-        ``n_samples`` in the official order (only the files needed are read).
-        Otherwise a stratified random subset, drawn with
-        :func:`~sklearn.model_selection.train_test_split` and returned in
-        the official order; it needs ``n_samples >= 10``. Ignored when
-        ``n_samples`` is None or the size of the subset.
+        ``n_samples`` in the official order. Otherwise a stratified random
+        subset, drawn with :func:`~sklearn.model_selection.train_test_split`
+        and returned in the official order; it needs ``n_samples >= 10``.
+        Ignored when ``n_samples`` is None or the size of the subset.
     data_home : str, path-like or None, default=None
-        The data directory; see :func:`get_data_home`.
+        The cache folder; see :func:`get_data_home`.
+    download_if_missing : bool, default=True
+        Download the data when they are not in the data home. If False, a
+        missing file raises a FileNotFoundError.
+    base_url : str or None, default=None
+        A mirror that holds the official files as
+        ``<base_url>/<folder>/<file name>`` (e.g.
+        ``<base_url>/medmnist/breastmnist.npz``). None uses the environment
+        variable :envvar:`SKLEARN_NOISY_DATA_URL` if set, else the official
+        sources. Checksums are checked either way.
 
     Returns
     -------
@@ -259,6 +395,15 @@ def load_fashion_mnist(
         The images, 0 (background) to 255.
     y : ndarray of shape (n_samples,), dtype=int64
         The classes, 0 to 9.
+
+    Raises
+    ------
+    ConnectionError
+        If a file must be downloaded and cannot be (offline, say); the
+        message names the file, the URL and the data home.
+    OSError
+        If a downloaded file does not match its published size or SHA-256;
+        it is then discarded, and nothing enters the cache.
 
     References
     ----------
@@ -268,12 +413,12 @@ def load_fashion_mnist(
 
     Examples
     --------
-    >>> from sklearn_noisy.datasets import load_fashion_mnist
-    >>> X, y = load_fashion_mnist(subset="test", n_samples=100)
-    >>> X.shape, X.dtype, y[:5]
+    >>> from sklearn_noisy.datasets import fetch_fashion_mnist
+    >>> X, y = fetch_fashion_mnist(subset="test", n_samples=100)  # doctest: +SKIP
+    >>> X.shape, X.dtype, y[:5]  # doctest: +SKIP
     ((100, 28, 28), dtype('uint8'), array([9, 2, 1, 1, 6]))
     """
-    caller = "load_fashion_mnist"
+    caller = "fetch_fashion_mnist"
     subset = _check_option(subset, "subset", _FASHION_SHARDS, caller)
     n_total = _FASHION_SIZES[subset]
     n_samples = _check_n_samples(n_samples, n_total, caller)
@@ -286,20 +431,20 @@ def load_fashion_mnist(
             "image per class. Increase n_samples or pass random_state=None "
             "to take the first images."
         )
-    paths = [
-        _data_file(data_home, f"fashion_mnist/{subset}_{i}.npz", caller)
-        for i in range(_FASHION_SHARDS[subset])
-    ]
-    X_parts, y_parts, n_read = [], [], 0
-    for path in paths:
-        with np.load(path, allow_pickle=False) as npz:
-            X_parts.append(npz["x"])
-            y_parts.append(npz["y"])
-        n_read += len(y_parts[-1])
-        if n_samples is not None and not stratified and n_read >= n_samples:
-            break
-    X = np.concatenate(X_parts)
-    y = np.concatenate(y_parts).astype(np.int64)
+    first = None if stratified else n_samples
+    shards = _prepared(
+        data_home,
+        [f"fashion_mnist/{subset}_{i}.npz" for i in range(_FASHION_SHARDS[subset])],
+    )
+    if shards is not None:
+        X, y = _read_fashion_shards(shards, first)
+    else:
+        images, labels = (
+            _fetch(remote, data_home, download_if_missing, base_url, caller)[0]
+            for remote in _FASHION[subset]
+        )
+        X, y = _read_idx(images, caller), _read_idx(labels, caller)
+    y = y.astype(np.int64)
     if stratified:
         indices, _ = train_test_split(
             np.arange(len(y)),
@@ -313,13 +458,83 @@ def load_fashion_mnist(
     return X[indices], y[indices]
 
 
-def load_medmnist(name, *, split="train", data_home=None):
-    """Load a 28x28 MedMNIST v2 data set (official files).
+def _read_fashion_shards(paths, n_samples):
+    """Read the shards of the shared collection; only the first ``n_samples``."""
+    X_parts, y_parts, n_read = [], [], 0
+    for path in paths:
+        with np.load(path, allow_pickle=False) as npz:
+            X_parts.append(npz["x"])
+            y_parts.append(npz["y"])
+        n_read += len(y_parts[-1])
+        if n_samples is not None and n_read >= n_samples:
+            break
+    return np.concatenate(X_parts), np.concatenate(y_parts)
+
+
+# The idx format's type codes (http://yann.lecun.com/exdb/mnist/).
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4"}
+
+
+def _read_idx(path, caller):
+    """Read a gzipped idx file (MNIST's format) into an array."""
+    data = _gunzip(path)
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_DTYPES:
+        raise OSError(f"{caller}: {path} is not an idx file; delete it and retry.")
+    ndim = data[3]
+    shape = tuple(
+        int.from_bytes(data[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim)
+    )
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    array = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim)
+    if array.size != int(np.prod(shape)):
+        raise OSError(f"{caller}: {path} is truncated; delete it and retry.")
+    return array.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def load_fashion_mnist(
+    *, subset="train", n_samples=None, random_state=None, data_home=None
+):
+    """Load Fashion-MNIST from the data home; never download.
+
+    :func:`fetch_fashion_mnist` with ``download_if_missing=False``; see there.
+
+    Parameters
+    ----------
+    subset : {"train", "test"}, default="train"
+        Which official split to load.
+    n_samples : int or None, default=None
+        How many images to return. If None, the whole subset.
+    random_state : int, RandomState instance or None, default=None
+        How the ``n_samples`` images are chosen; see
+        :func:`fetch_fashion_mnist`.
+    data_home : str, path-like or None, default=None
+        The data home; see :func:`get_data_home`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 28, 28), dtype=uint8
+        The images.
+    y : ndarray of shape (n_samples,), dtype=int64
+        The classes, 0 to 9.
+    """
+    return fetch_fashion_mnist(
+        subset=subset,
+        n_samples=n_samples,
+        random_state=random_state,
+        data_home=data_home,
+        download_if_missing=False,
+    )
+
+
+def fetch_medmnist(
+    name, *, split="train", data_home=None, download_if_missing=True, base_url=None
+):
+    """Fetch a 28x28 MedMNIST v2 data set (official files, from Zenodo).
 
     - ``"breastmnist"``: breast ultrasound, 0 malignant, 1 normal or benign;
-      546 / 78 / 156 images in train / val / test.
+      546 / 78 / 156 images in train / val / test (0.6 MB).
     - ``"pneumoniamnist"``: pediatric chest X-rays, 0 normal, 1 pneumonia;
-      4,708 / 524 / 624 images in train / val / test.
+      4,708 / 524 / 624 images in train / val / test (4.2 MB).
 
     Parameters
     ----------
@@ -328,7 +543,16 @@ def load_medmnist(name, *, split="train", data_home=None):
     split : {"train", "val", "test"}, default="train"
         Which official split to load.
     data_home : str, path-like or None, default=None
-        The data directory; see :func:`get_data_home`.
+        The cache folder; see :func:`get_data_home`.
+    download_if_missing : bool, default=True
+        Download the data when they are not in the data home. If False, a
+        missing file raises a FileNotFoundError.
+    base_url : str or None, default=None
+        A mirror that holds the official files as
+        ``<base_url>/<folder>/<file name>`` (e.g.
+        ``<base_url>/medmnist/breastmnist.npz``). None uses the environment
+        variable :envvar:`SKLEARN_NOISY_DATA_URL` if set, else the official
+        sources. Checksums are checked either way.
 
     Returns
     -------
@@ -336,6 +560,15 @@ def load_medmnist(name, *, split="train", data_home=None):
         The grayscale images.
     y : ndarray of shape (n_samples,), dtype=int64
         The classes, 0 or 1.
+
+    Raises
+    ------
+    ConnectionError
+        If a file must be downloaded and cannot be (offline, say); the
+        message names the file, the URL and the data home.
+    OSError
+        If a downloaded file does not match its published size or SHA-256;
+        it is then discarded, and nothing enters the cache.
 
     References
     ----------
@@ -345,20 +578,47 @@ def load_medmnist(name, *, split="train", data_home=None):
 
     Examples
     --------
-    >>> from sklearn_noisy.datasets import load_medmnist
-    >>> X, y = load_medmnist("breastmnist", split="val")
-    >>> X.shape, y.shape
+    >>> from sklearn_noisy.datasets import fetch_medmnist
+    >>> X, y = fetch_medmnist("breastmnist", split="val")  # doctest: +SKIP
+    >>> X.shape, y.shape  # doctest: +SKIP
     ((78, 28, 28), (78,))
     """
-    caller = "load_medmnist"
+    caller = "fetch_medmnist"
     name = _check_option(name, "name", _MEDMNIST_NAMES, caller)
     split = _check_option(split, "split", _MEDMNIST_SPLITS, caller)
-    path = _data_file(data_home, f"medmnist/{name}.npz", caller)
+    remote = _MEDMNIST[name]
+    (path,) = _fetch(remote, data_home, download_if_missing, base_url, caller)
     with np.load(path, allow_pickle=False) as npz:
         X = npz[f"{split}_images"]
         # The official labels have shape (n_samples, 1).
         y = npz[f"{split}_labels"].ravel().astype(np.int64)
     return X, y
+
+
+def load_medmnist(name, *, split="train", data_home=None):
+    """Load a 28x28 MedMNIST v2 data set from the data home; never download.
+
+    :func:`fetch_medmnist` with ``download_if_missing=False``; see there.
+
+    Parameters
+    ----------
+    name : {"breastmnist", "pneumoniamnist"}
+        Which data set to load.
+    split : {"train", "val", "test"}, default="train"
+        Which official split to load.
+    data_home : str, path-like or None, default=None
+        The data home; see :func:`get_data_home`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 28, 28), dtype=uint8
+        The grayscale images.
+    y : ndarray of shape (n_samples,), dtype=int64
+        The classes, 0 or 1.
+    """
+    return fetch_medmnist(
+        name, split=split, data_home=data_home, download_if_missing=False
+    )
 
 
 def load_mnist_label_errors(*, data_home=None):
@@ -375,7 +635,7 @@ def load_mnist_label_errors(*, data_home=None):
     Parameters
     ----------
     data_home : str, path-like or None, default=None
-        The data directory; see :func:`get_data_home`.
+        The data home; see :func:`get_data_home`.
 
     Returns
     -------
@@ -471,7 +731,7 @@ def load_cifar_n_labels(name="cifar10n", *, data_home=None):
     name : {"cifar10n", "cifar100n"}, default="cifar10n"
         Which label set to load.
     data_home : str, path-like or None, default=None
-        The data directory; see :func:`get_data_home`.
+        The data home; see :func:`get_data_home`.
 
     Returns
     -------

@@ -528,6 +528,11 @@ def _displayable(image):
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
 
 
+def _shorten(name, width=24):
+    """Keep the end of a long name (the file name), marked with an ellipsis."""
+    return name if len(name) <= width else "\u2026" + name[-(width - 1) :]
+
+
 class SuspiciousImagesDisplay:
     """Grid of the images most likely mislabeled, with given and predicted labels.
 
@@ -544,6 +549,9 @@ class SuspiciousImagesDisplay:
         Their scores (the lower, the more likely mislabeled), shown in titles.
     indices : ndarray of shape (n_images,) or None, default=None
         Their row indices in the training data, shown in titles.
+    names : ndarray of shape (n_images,) or None, default=None
+        Their names (e.g. file names), shown in titles instead of the indices
+        so that an image can be found again in a ranking or a folder.
 
     Attributes
     ----------
@@ -572,16 +580,19 @@ class SuspiciousImagesDisplay:
     4
     """
 
-    def __init__(self, *, images, y, y_pred, scores=None, indices=None):
+    def __init__(self, *, images, y, y_pred, scores=None, indices=None, names=None):
         self.images = images
         self.y = y
         self.y_pred = y_pred
         self.scores = scores
         self.indices = indices
+        self.names = names
 
     def _title(self, k):
         title = f"given: {self.y[k]}\npredicted: {self.y_pred[k]}"
-        if self.indices is not None:
+        if self.names is not None:
+            title = f"{_shorten(str(self.names[k]))}\n" + title
+        elif self.indices is not None:
             title = f"#{self.indices[k]} " + title
         if self.scores is not None:
             title += f"\nscore {self.scores[k]:.3g}"
@@ -635,7 +646,9 @@ class SuspiciousImagesDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, detector, images, y, *, n=16, axes=None, **kwargs):
+    def from_estimator(
+        cls, detector, images, y, *, n=16, names=None, axes=None, **kwargs
+    ):
         """Show the ``n`` training images with the lowest scores.
 
         Parameters
@@ -651,6 +664,9 @@ class SuspiciousImagesDisplay:
             The given labels the detector was fitted on.
         n : int, default=16
             How many images to show.
+        names : array-like of shape (n_samples,) or None, default=None
+            A name per training image (e.g. its file name), shown in the
+            titles; None shows the row index.
         axes : array-like of matplotlib Axes or None, default=None
             Where to draw; see :meth:`plot`.
         **kwargs : dict
@@ -673,6 +689,11 @@ class SuspiciousImagesDisplay:
             )
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"The 'n' parameter of {caller} must be an int >= 1.")
+        if names is not None and len(names) != len(scores):
+            raise ValueError(
+                f"The 'names' parameter of {caller} must hold one name per "
+                f"training image ({len(scores)}); got {len(names)}."
+            )
         order = np.argsort(scores, kind="stable")[:n]
         y_pred = detector.classes_[np.asarray(detector.train_proba_).argmax(axis=1)]
         display = cls(
@@ -681,5 +702,6 @@ class SuspiciousImagesDisplay:
             y_pred=y_pred[order],
             scores=scores[order],
             indices=order,
+            names=None if names is None else np.asarray(names)[order],
         )
         return display.plot(axes=axes, **kwargs)

@@ -1,5 +1,6 @@
 """Tests for the sklearn-noisy command line, run through ``main([...])``."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -9,13 +10,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_noisy.cli import _demo_report, main
+from sklearn_noisy.cli import _build_parser, _contamination, _demo_report, main
 
 Image = pytest.importorskip("PIL.Image")
 
 # Two epochs of small networks: the whole module runs in well under a minute.
 FAST = ["--max-epochs", "2"]
 _HEAVY = ("torch", "skorch", "sklearn", "pandas", "matplotlib")
+_METHOD_COLUMNS = [
+    "score_sei",
+    "score_sei_paper",
+    "score_aum",
+    "score_loss",
+    "score_confidence",
+]
 
 
 def _rows(n=60, seed=0):
@@ -79,15 +87,19 @@ def image_folder(tmp_path):
     return _write_images(tmp_path / "shapes")
 
 
-def _check_ranking(path, n_rows, id_column):
+def _check_ranking(path, n_rows, id_column, method="sei"):
     table = pd.read_csv(path)
-    assert list(table.columns) == [
+    assert list(table.columns[:5]) == [
         id_column,
         "given_label",
         "predicted_label",
         "score",
         "flagged",
     ]
+    # Every method's score from the run, the ranking method's first.
+    assert table.columns[5] == f"score_{method}"
+    assert sorted(table.columns[5:]) == sorted(_METHOD_COLUMNS)
+    np.testing.assert_array_equal(table["score"], table[f"score_{method}"])
     assert len(table) == n_rows
     assert table[id_column].is_unique
     assert table["score"].is_monotonic_increasing  # most suspicious first
@@ -96,6 +108,15 @@ def _check_ranking(path, n_rows, id_column):
         assert table["flagged"].iloc[: table["flagged"].sum()].all()
     assert set(table["predicted_label"]) <= set(table["given_label"])
     return table
+
+
+def _checksums(folder):
+    """Return {relative path: sha256} of every file under ``folder``."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 # help -----------------------------------------------------------------------
@@ -177,7 +198,7 @@ def test_cli_detect_npz_with_method(npz_file, tmp_path):
     out = tmp_path / "ranked.csv"
     args = ["detect", str(npz_file), "--out", str(out), "--method", "loss"]
     assert main([*args, "--contamination", "mixture", *FAST]) == 0
-    table = _check_ranking(out, 45, "row")
+    table = _check_ranking(out, 45, "row", method="loss")
     assert set(table["given_label"]) == {0, 1, 2}
 
 
@@ -205,11 +226,222 @@ def test_cli_detect_rgb_images(tmp_path):
     assert "circle/red.jpg" in set(_check_ranking(out, 15, "path")["path"])
 
 
-def test_cli_detect_progress_bar_on_stderr(npz_file, tmp_path, capsys):
-    """Check that --progress shows a per-epoch bar on stderr."""
+def test_cli_detect_logs_each_epoch_on_stderr(npz_file, tmp_path, capsys):
+    """Check that off a terminal every epoch is one labelled line on stderr."""
     out = tmp_path / "ranked.csv"
-    assert main(["detect", str(npz_file), "--out", str(out), "--progress", *FAST]) == 0
-    assert "epoch" in capsys.readouterr().err
+    assert main(["detect", str(npz_file), "--out", str(out), *FAST]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in err] == [
+        "MislabelDetector training epoch 1/2",
+        "MislabelDetector training epoch 2/2",
+    ]
+
+
+def test_cli_train_names_the_warm_up_and_l_dmi_phases(npz_file, tmp_path, capsys):
+    """Check that train's epoch lines name the cross-entropy and L_DMI phases."""
+    model = tmp_path / "model.joblib"
+    assert main(["train", str(npz_file), "--out", str(model), *FAST]) == 0
+    phases = {line.split(" epoch ")[0] for line in capsys.readouterr().err.splitlines()}
+    assert phases == {
+        "DMIClassifier warm-up (cross-entropy)",
+        "DMIClassifier L_DMI",
+    }
+
+
+def test_cli_no_progress_is_silent_on_stderr(npz_file, tmp_path, capsys):
+    """Check that --no-progress prints nothing on stderr."""
+    out = tmp_path / "ranked.csv"
+    argv = ["detect", str(npz_file), "--out", str(out), "--no-progress", *FAST]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
+
+
+# columns --------------------------------------------------------------------
+
+
+def _patients(n=90, seed=0):
+    """Return a table with an ID, a date, a constant, 'n/a'-like tokens."""
+    rng = np.random.RandomState(seed)
+    label = np.array(["benign", "malignant", "normal"])[np.arange(n) % 3]
+    size = (np.arange(n) % 3) + rng.normal(scale=0.3, size=n)
+    age = rng.randint(20, 80, size=n).astype(str).astype(object)
+    age[[1, 3, 5]] = ["?", "unknown", "?"]
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{k:03d}" for k in range(n)],
+            "visit": pd.date_range("2021-01-01", periods=n, freq="D").strftime(
+                "%Y-%m-%d"
+            ),
+            "age": age,
+            "size": size,
+            "site": np.array(["left", "right"])[np.arange(n) % 2],
+            "ward": "A",
+            "label": label,
+        }
+    )
+
+
+@pytest.fixture
+def patients_file(tmp_path):
+    path = tmp_path / "patients.csv"
+    frame = _patients()
+    frame.loc[7, "size"] = np.nan
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _report(stdout):
+    """Return {column: (role, note)} from the printed column report."""
+    lines = stdout.split("Columns of ")[1].splitlines()[1:]
+    report = {}
+    for line in lines:
+        if not line.startswith("  "):
+            break
+        name, role, *note = line.split(maxsplit=2)
+        report[name] = (role, note[0] if note else "")
+    return report
+
+
+def test_cli_detect_reports_how_each_column_was_read(patients_file, tmp_path, capsys):
+    """Check the column report: ID, date, numeric tokens, constant, imputed."""
+    out = tmp_path / "ranked.csv"
+    argv = ["detect", str(patients_file), "--target", "label", "--out", str(out)]
+    assert main([*argv, *FAST]) == 0
+    report = _report(capsys.readouterr().out)
+    assert report["patient_id"] == (
+        "id",
+        "ID-like name, unique values: the row ID (--id chooses)",
+    )
+    assert report["visit"][0] == "date"
+    assert "2021-01-01 to 2021-03-31" in report["visit"][1]
+    assert report["age"] == (
+        "numeric",
+        "3 non-numeric value(s) ('?', 'unknown') read as missing; 3 missing "
+        "(imputed: median)",
+    )
+    assert report["size"] == ("numeric", "1 missing (imputed: median)")
+    assert report["site"] == ("categorical", "2 categories")
+    assert report["ward"] == ("dropped", "constant ('A')")
+    assert report["label"] == ("target", "3 classes")
+    table = _check_ranking(out, 90, "patient_id")
+    assert set(table["patient_id"]) == {f"P{k:03d}" for k in range(90)}
+
+
+def test_cli_features_and_drop_choose_the_columns(patients_file, tmp_path, capsys):
+    """Check that --features keeps only the named columns, --drop removes some."""
+    out = tmp_path / "ranked.csv"
+    argv = ["detect", str(patients_file), "--target", "label", "--out", str(out)]
+    assert main([*argv, "--features", "size,site", *FAST]) == 0
+    report = _report(capsys.readouterr().out)
+    features = [
+        c for c, (role, _) in report.items() if role in ("numeric", "categorical")
+    ]
+    assert features == ["size", "site"]
+    assert report["visit"] == ("dropped", "not in --features")
+    assert report["patient_id"][0] == "id"  # left out, but still the row ID
+    _check_ranking(out, 90, "patient_id")
+    assert main([*argv, "--drop", "visit", "--drop", "age", "--overwrite"]) == 0
+    report = _report(capsys.readouterr().out)
+    assert report["visit"] == report["age"] == ("dropped", "--drop")
+    assert report["size"][0] == "numeric"
+    assert report["patient_id"][0] == "id"
+
+
+def test_cli_id_is_carried_into_every_output(patients_file, tmp_path, capsys):
+    """Check --id in ranked.csv, in the model, and in predictions.csv."""
+    ranked, model = tmp_path / "ranked.csv", tmp_path / "model.joblib"
+    predictions = tmp_path / "predictions.csv"
+    common = [str(patients_file), "--target", "label", "--id", "patient_id"]
+    assert main(["detect", *common, "--out", str(ranked), *FAST]) == 0
+    assert _report(capsys.readouterr().out)["patient_id"] == ("id", "--id")
+    _check_ranking(ranked, 90, "patient_id")
+    assert main(["train", *common, "--out", str(model), *FAST]) == 0
+    new = tmp_path / "new.csv"
+    _patients(12, seed=1).drop(columns="label").to_csv(new, index=False)
+    assert main(["predict", str(model), str(new), "--out", str(predictions)]) == 0
+    table = pd.read_csv(predictions)
+    assert list(table["patient_id"]) == [f"P{k:03d}" for k in range(12)]
+    assert list(table.columns[:2]) == ["patient_id", "predicted_label"]
+
+
+def test_cli_predict_reads_tokens_and_dates_as_in_training(patients_file, tmp_path):
+    """Check that a saved model coerces 'n/a'-like tokens and dates again."""
+    model = tmp_path / "model.joblib"
+    argv = ["train", str(patients_file), "--target", "label", "--out", str(model)]
+    assert main([*argv, *FAST]) == 0
+    pipeline = joblib.load(model)
+    new = _patients(6, seed=2)
+    new.loc[0, "age"], new.loc[1, "visit"] = "n/a", "not a date"
+    proba = pipeline.predict_proba(new)
+    assert proba.shape == (6, 3) and np.isfinite(proba).all()
+
+
+def test_cli_id_column_must_exist_when_given_to_predict(csv_file, tmp_path, capsys):
+    """Check that predict --id names a column of the new table."""
+    model = tmp_path / "model.joblib"
+    assert (
+        main(
+            ["train", str(csv_file), "--target", "label"] + ["--out", str(model), *FAST]
+        )
+        == 0
+    )
+    out = tmp_path / "p.csv"
+    assert (
+        main(["predict", str(model), str(csv_file), "--out", str(out), "--id", "nope"])
+        == 2
+    )
+    assert "--id column 'nope'" in capsys.readouterr().err
+
+
+def test_cli_image_grid_titles_are_file_names(image_folder, tmp_path, monkeypatch):
+    """Check that the image grid is drawn with the files' paths as names."""
+    from sklearn_noisy.plotting import SuspiciousImagesDisplay
+
+    seen = {}
+    original = SuspiciousImagesDisplay.from_estimator.__func__
+
+    def spy(cls, *args, **kwargs):
+        seen.update(kwargs)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(SuspiciousImagesDisplay, "from_estimator", classmethod(spy))
+    out, plot = tmp_path / "ranked.csv", tmp_path / "scores.png"
+    argv = ["detect", str(image_folder), "--out", str(out), "--plot", str(plot)]
+    assert main([*argv, "--image-size", "8", *FAST]) == 0
+    assert sorted(seen["names"]) == sorted(pd.read_csv(out)["path"])
+
+
+# parser ---------------------------------------------------------------------
+
+
+def test_cli_contamination_parses_rules_shares_and_row_counts():
+    """Check that an integer is a number of rows and a decimal a share."""
+    assert _contamination("auto") == "auto"
+    assert _contamination("10") == 10 and isinstance(_contamination("10"), int)
+    assert _contamination("0.1") == 0.1
+    with pytest.raises(Exception, match="number of rows"):
+        _contamination("many")
+
+
+def _subparsers(parser):
+    import argparse
+
+    action = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    return action.choices
+
+
+@pytest.mark.parametrize("command", ["demo", "detect", "train", "predict"])
+def test_cli_help_states_every_default(command):
+    """Check that each option's help says its default (or that it is required)."""
+    parser = _subparsers(_build_parser())[command]
+    for action in parser._actions:
+        if not action.option_strings or action.help == "==SUPPRESS==":
+            continue
+        if action.dest == "help":
+            continue
+        assert "default" in action.help or "required" in action.help, action.dest
 
 
 # errors ---------------------------------------------------------------------
@@ -220,15 +452,24 @@ def _bad_inputs(tmp_path):
     out = str(tmp_path / "out.csv")
     table = tmp_path / "t.csv"
     _rows().to_csv(table, index=False)
+    plain = tmp_path / "plain.csv"
+    _rows().drop(columns="note").to_csv(plain, index=False)
     one_class = tmp_path / "one.csv"
-    _rows().assign(label="ant").to_csv(one_class, index=False)
+    _rows().drop(columns="note").assign(label="ant").to_csv(one_class, index=False)
     (tmp_path / "notes.txt").write_text("hello")
     np.savez(tmp_path / "noy.npz", X=np.zeros((4, 2)))
+    np.savez(tmp_path / "xy.npz", X=np.zeros((6, 2)), y=np.arange(6) % 2)
     (tmp_path / "fake.npz").write_text("not a zip")
     images = _write_images(tmp_path / "images")
     (images / "circle" / "broken.png").write_bytes(b"not a png")
+    good_images = _write_images(tmp_path / "good_images")
     (tmp_path / "empty" / "a").mkdir(parents=True)
+    (tmp_path / "existing.csv").write_text("keep me")
+    (tmp_path / "scores-images.png").write_bytes(b"keep me too")
+    (tmp_path / "model.joblib").write_bytes(b"not a model either")
+    (tmp_path / "link.csv").symlink_to(plain)
     detect = ["detect", "--out", out, *FAST]
+    plain_detect = ["detect", str(plain), "--target", "label", *FAST]
     return {
         "missing file": ([*detect, str(tmp_path / "nope.csv")], "does not exist"),
         "missing column": (
@@ -238,6 +479,22 @@ def _bad_inputs(tmp_path):
         "missing text column": (
             [*detect, str(table), "--target", "label", "--text", "body"],
             "--text column 'body'",
+        ),
+        "missing feature column": (
+            [*detect, str(plain), "--target", "label", "--features", "size,age"],
+            "--features column 'age' is not in the table; its columns are: size",
+        ),
+        "id is the target": (
+            [*detect, str(plain), "--target", "label", "--id", "label"],
+            "--id column 'label' is the label column",
+        ),
+        "unique strings": (
+            [*detect, str(table), "--target", "label"],
+            "Pass --text note",
+        ),
+        "id on an npz": (
+            [*detect, str(tmp_path / "xy.npz"), "--id", "name"],
+            "--id applies to CSV and Parquet tables",
         ),
         "no target": ([*detect, str(table)], "--target"),
         "one class": (
@@ -250,58 +507,163 @@ def _bad_inputs(tmp_path):
         "unreadable image": ([*detect, str(images)], "broken.png: not a valid"),
         "no images": ([*detect, str(tmp_path / "empty")], "no PNG or JPEG"),
         "contamination": (
-            [*detect, str(table), "--target", "label", "--contamination", "0.9"],
+            [*detect, str(plain), "--target", "label", "--contamination", "0.9"],
             "contamination",
         ),
         "plot format": (
-            [*detect, str(table), "--target", "label", "--plot", "x.unknown"],
+            [*detect, str(plain), "--target", "label", "--plot", "x.unknown"],
             "cannot save a plot",
         ),
         "output folder": (
-            ["detect", str(table), "--target", "label", *FAST]
-            + ["--out", str(tmp_path / "no" / "dir" / "out.csv")],
+            [*plain_detect, "--out", str(tmp_path / "no" / "dir" / "out.csv")],
             "no folder",
         ),
         "device": (
-            [*detect, str(table), "--target", "label", "--device", "gpu7"],
+            [*detect, str(plain), "--target", "label", "--device", "gpu7"],
             "gpu7",
         ),
         "bad model": (
-            ["predict", str(table), str(table), "--out", out],
+            ["predict", str(plain), str(plain), "--out", out],
             "cannot load a model",
+        ),
+        # Outputs that would destroy an input or an existing file.
+        "out is the input": (
+            [*plain_detect, "--out", str(plain)],
+            f"--out {plain} is the input {plain}",
+        ),
+        "out links to the input": (
+            [*plain_detect, "--out", str(tmp_path / "link.csv")],
+            "is the input",
+        ),
+        "out inside the image folder": (
+            ["detect", str(good_images), "--out", str(good_images / "r.csv")],
+            "is inside the input",
+        ),
+        "plot inside the image folder": (
+            ["detect", str(good_images), "--out", out, *FAST]
+            + ["--plot", str(good_images / "circle" / "new.png")],
+            "is inside the input",
+        ),
+        "existing out": (
+            [*plain_detect, "--out", str(tmp_path / "existing.csv")],
+            "exists; pass --overwrite",
+        ),
+        "existing image grid": (
+            ["detect", str(good_images), "--out", out, *FAST]
+            + ["--plot", str(tmp_path / "scores.png")],
+            "scores-images.png exists; pass --overwrite",
+        ),
+        "out and plot are one file": (
+            [*plain_detect, "--out", out, "--plot", out],
+            "cannot save a plot",
+        ),
+        "train out is the data": (
+            ["train", str(plain), "--target", "label", "--out", str(plain), *FAST],
+            "is the input",
+        ),
+        "existing model": (
+            ["train", str(plain), "--target", "label", *FAST]
+            + ["--out", str(tmp_path / "model.joblib")],
+            "model.joblib exists",
+        ),
+        "predict out is the model": (
+            ["predict", str(tmp_path / "model.joblib"), str(plain)]
+            + ["--out", str(tmp_path / "model.joblib"), "--overwrite"],
+            "is the input",
+        ),
+        "predict out is the data": (
+            ["predict", str(tmp_path / "model.joblib"), str(plain)]
+            + ["--out", str(plain), "--overwrite"],
+            "is the input",
+        ),
+        "demo plot exists": (
+            ["demo", "--plot", str(tmp_path / "scores-images.png"), *FAST],
+            "scores-images.png exists",
         ),
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "missing file",
-        "missing column",
-        "missing text column",
-        "no target",
-        "one class",
-        "unknown extension",
-        "npz without y",
-        "not an npz",
-        "unreadable image",
-        "no images",
-        "contamination",
-        "plot format",
-        "output folder",
-        "device",
-        "bad model",
-    ],
-)
+_CASES = [
+    "missing file",
+    "missing column",
+    "missing text column",
+    "missing feature column",
+    "id is the target",
+    "unique strings",
+    "id on an npz",
+    "no target",
+    "one class",
+    "unknown extension",
+    "npz without y",
+    "not an npz",
+    "unreadable image",
+    "no images",
+    "contamination",
+    "plot format",
+    "output folder",
+    "device",
+    "bad model",
+    "out is the input",
+    "out links to the input",
+    "out inside the image folder",
+    "plot inside the image folder",
+    "existing out",
+    "existing image grid",
+    "out and plot are one file",
+    "train out is the data",
+    "existing model",
+    "predict out is the model",
+    "predict out is the data",
+    "demo plot exists",
+]
+
+
+@pytest.mark.parametrize("case", _CASES)
 def test_cli_bad_input_exits_2_with_one_line(case, tmp_path, capsys):
-    """Check that bad input exits 2 with a one-line message and no traceback."""
+    """Check that bad input exits 2 with one line and changes no file."""
     argv, message = _bad_inputs(tmp_path)[case]
+    before = _checksums(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("sklearn-noisy: error: ")
     assert err.count("\n") == 1
     assert message in err
     assert "Traceback" not in err
+    assert _checksums(tmp_path) == before  # nothing changed, nothing created
+
+
+def test_cli_out_and_plot_must_differ(tmp_path, capsys):
+    """Check that --out and --plot naming one file (a .png) are refused."""
+    data = tmp_path / "a.csv"
+    _rows().drop(columns="note").to_csv(data, index=False)
+    out = tmp_path / "same.png"
+    argv = ["detect", str(data), "--target", "label", "--out", str(out)]
+    assert main([*argv, "--plot", str(out), *FAST]) == 2
+    assert "are the same file" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_mutually_exclusive_column_options_exit_2(csv_file, tmp_path, capsys):
+    """Check that --features with --drop is a usage error."""
+    argv = ["detect", str(csv_file), "--target", "label", "--out", "o.csv"]
+    assert main([*argv, "--features", "size", "--drop", "color"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_cli_overwrite_replaces_every_output(image_folder, tmp_path, capsys):
+    """Check that --overwrite replaces the CSV, the figure and the image grid."""
+    out, plot = tmp_path / "ranked.csv", tmp_path / "scores.png"
+    grid = tmp_path / "scores-images.png"
+    for path in (out, plot, grid):
+        path.write_text("old")
+    argv = ["detect", str(image_folder), "--out", str(out), "--plot", str(plot)]
+    assert main([*argv, "--image-size", "8", *FAST]) == 2
+    assert {p.read_text() for p in (out, plot, grid)} == {"old"}
+    assert main([*argv, "--image-size", "8", "--overwrite", *FAST]) == 0
+    assert out.read_text().startswith("path,")
+    assert plot.read_bytes()[:4] == grid.read_bytes()[:4] == b"\x89PNG"
+    stdout = capsys.readouterr().out
+    assert f"Will write: {out}, {plot}, {grid}" in stdout
 
 
 def test_cli_usage_error_exits_2(capsys):
@@ -333,7 +695,7 @@ def test_cli_train_then_predict_table(text_csv_file, tmp_path, capsys):
 
 
 def test_cli_train_clean_npz_with_progress(npz_file, tmp_path):
-    """Check --clean and that a model trained with a progress bar pickles."""
+    """Check --clean and that a model trained with progress output pickles."""
     model = tmp_path / "model.joblib"
     args = ["train", str(npz_file), "--out", str(model), "--clean", "--progress"]
     assert main([*args, *FAST]) == 0

@@ -1,5 +1,19 @@
-"""Tests for the loaders of the shared real data sets."""
+"""Tests for the data sets: the data home, the fetchers and the loaders.
 
+The fetchers are exercised against a local HTTP server on 127.0.0.1 that
+serves files built from the shared data collection ($SKLEARN_NOISY_DATA);
+no test reaches the internet.
+"""
+
+import gzip
+import hashlib
+import http.server
+import io
+import os
+import socket
+import tarfile
+import threading
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +21,9 @@ import pytest
 
 from sklearn_noisy.datasets import (
     ENV_VAR,
+    fetch_fashion_mnist,
+    fetch_medmnist,
+    fetch_mr,
     get_data_home,
     load_cifar_n_labels,
     load_fashion_mnist,
@@ -15,41 +32,107 @@ from sklearn_noisy.datasets import (
     load_mnist_label_errors,
     load_mr,
 )
-
-
-def _data_home_or_skip():
-    """Return the shared data directory, or skip the test without it."""
-    try:
-        return get_data_home()
-    except FileNotFoundError as exc:
-        pytest.skip(f"shared data directory not available: {exc}")
+from sklearn_noisy.utils._download import DATA_URL_ENV
 
 
 @pytest.fixture
 def data_home():
-    return _data_home_or_skip()
+    """Return the shared data collection, or skip without $SKLEARN_NOISY_DATA."""
+    home = os.environ.get(ENV_VAR)
+    if not home or not (Path(home) / "mr_polarity").is_dir():
+        pytest.skip(f"shared data not available (set {ENV_VAR})")
+    return Path(home).resolve()
 
 
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv(DATA_URL_ENV, raising=False)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    """Return ``serve(folder) -> base URL`` of an HTTP server on 127.0.0.1."""
+    # urllib would send even 127.0.0.1 through a proxy named in the environment.
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    servers = []
+
+    def start(folder):
+        handler = partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def offline_url(monkeypatch):
+    """Return a URL on 127.0.0.1 where nothing listens (a closed port)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _tree(folder):
+    """Return every file and folder under ``folder``, relative, sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def _mr_mirror(data_home, mirror):
+    """Write Cornell's archive, rebuilt from the shared UTF-8 copies."""
+    archive = mirror / "mr_polarity" / "rt-polaritydata.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        readme = b"sentence polarity dataset v1.0"
+        for name, data in [("rt-polaritydata.README.1.0.txt", readme)] + [
+            (
+                f"rt-polaritydata/rt-polarity.{polarity}",
+                # The originals are Windows-1252 (shared data README).
+                gzip.decompress(
+                    (data_home / f"mr_polarity/rt-polarity.{polarity}.gz").read_bytes()
+                )
+                .decode("utf-8")
+                .encode("cp1252"),
+            )
+            for polarity in ("pos", "neg")
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+def _write_idx(path, array):
+    """Write ``array`` (uint8) as a gzipped idx file."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        n.to_bytes(4, "big") for n in array.shape
+    )
+    data = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data, compresslevel=1))
 
 
 # get_data_home -------------------------------------------------------------
 
 
-def test_get_data_home_returns_existing_directory(data_home):
-    """Check that get_data_home returns an absolute directory with the data."""
-    assert isinstance(data_home, Path)
-    assert data_home.is_absolute()
-    assert (data_home / "mr_polarity").is_dir()
-
-
-def test_get_data_home_argument_overrides_env(data_home, monkeypatch, tmp_path):
+def test_get_data_home_argument_overrides_env(monkeypatch, tmp_path):
     """Check that the data_home argument takes precedence over the env var."""
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing"))
-    assert get_data_home(data_home) == data_home
-    assert get_data_home(str(data_home)) == data_home
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "other"))
+    assert get_data_home(tmp_path) == tmp_path.resolve()
+    assert get_data_home(str(tmp_path)) == tmp_path.resolve()
 
 
 def test_get_data_home_honours_env(monkeypatch, tmp_path):
@@ -58,19 +141,20 @@ def test_get_data_home_honours_env(monkeypatch, tmp_path):
     assert get_data_home() == tmp_path.resolve()
 
 
-def test_get_data_home_missing_env_raises(monkeypatch, tmp_path):
-    """Check that a missing SKLEARN_NOISY_DATA directory raises, naming it."""
-    missing = tmp_path / "missing"
-    monkeypatch.setenv(ENV_VAR, str(missing))
-    with pytest.raises(FileNotFoundError, match=ENV_VAR) as excinfo:
-        get_data_home()
-    assert str(missing) in str(excinfo.value)
+def test_get_data_home_defaults_to_the_user_folder(no_env, monkeypatch, tmp_path):
+    """Check that without argument or env var the per-user folder is used."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert get_data_home() == (tmp_path / "sklearn_noisy_data").resolve()
+    assert not (tmp_path / "sklearn_noisy_data").exists()  # nothing created
 
 
-def test_get_data_home_missing_argument_raises(no_env, tmp_path):
-    """Check that a missing data_home argument raises without falling back."""
-    with pytest.raises(FileNotFoundError, match=ENV_VAR):
-        get_data_home(tmp_path / "missing")
+def test_get_data_home_does_not_depend_on_the_checkout(no_env, monkeypatch, tmp_path):
+    """Check that ../shared/data next to the CWD or the source is not used."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "main").mkdir()
+    monkeypatch.chdir(tmp_path / "main")
+    assert get_data_home() == (tmp_path / "home" / "sklearn_noisy_data").resolve()
 
 
 def test_get_data_home_bad_type_raises():
@@ -79,33 +163,138 @@ def test_get_data_home_bad_type_raises():
         get_data_home(42)
 
 
-def test_get_data_home_falls_back_to_cwd(no_env, monkeypatch, tmp_path):
-    """Check that ../shared/data relative to the CWD is found."""
-    data = tmp_path / "shared" / "data"
-    data.mkdir(parents=True)
-    cwd = tmp_path / "main"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
-    assert get_data_home() == data.resolve()
-
-
-def test_get_data_home_falls_back_to_repository(no_env, monkeypatch, tmp_path):
-    """Check that shared/data next to the repository is found from any CWD."""
-    # tests/ sits in the repository root, whose parent holds shared/data.
-    expected = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if not expected.is_dir():
-        pytest.skip(f"no shared data next to the repository ({expected})")
-    monkeypatch.chdir(tmp_path)
-    assert get_data_home() == expected.resolve()
-
-
-def test_loader_env_without_data_raises(monkeypatch, tmp_path):
-    """Check that an env var pointing at an empty directory raises, naming it."""
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+def test_loader_without_data_raises_naming_the_env_var(no_env, tmp_path):
+    """Check that the offline loaders raise FileNotFoundError on an empty home."""
+    with pytest.raises(FileNotFoundError, match="download_if_missing"):
+        load_mr(data_home=tmp_path)
     with pytest.raises(FileNotFoundError, match=ENV_VAR):
-        load_mr()
-    with pytest.raises(FileNotFoundError, match=ENV_VAR):
-        load_fashion_mnist(n_samples=10)
+        load_fashion_mnist(n_samples=10, data_home=tmp_path)
+    with pytest.raises(FileNotFoundError, match="not downloaded"):
+        load_mnist_label_errors(data_home=tmp_path)
+    assert _tree(tmp_path) == []  # nothing was created
+
+
+# fetchers --------------------------------------------------------------------
+
+
+def test_fetch_medmnist_downloads_checks_and_caches(data_home, serve, tmp_path):
+    """Check that a download lands in the cache and equals the official file."""
+    cache = tmp_path / "cache"
+    X, y = fetch_medmnist("breastmnist", data_home=cache, base_url=serve(data_home))
+    X_ref, y_ref = load_medmnist("breastmnist", data_home=data_home)
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert _tree(cache) == ["medmnist", "medmnist/breastmnist.npz"]
+    cached = (cache / "medmnist" / "breastmnist.npz").read_bytes()
+    assert cached == (data_home / "medmnist" / "breastmnist.npz").read_bytes()
+
+
+def test_fetch_medmnist_reuses_the_cache_offline(
+    data_home, serve, offline_url, tmp_path
+):
+    """Check that a second call reads the cache without the network."""
+    cache = tmp_path / "cache"
+    fetch_medmnist(
+        "breastmnist", split="val", data_home=cache, base_url=serve(data_home)
+    )
+    X, y = fetch_medmnist(
+        "breastmnist", split="val", data_home=cache, base_url=offline_url
+    )
+    assert X.shape == (78, 28, 28) and y.shape == (78,)
+
+
+def test_fetch_offline_without_cache_raises(offline_url, tmp_path):
+    """Check that no network and no cache raise a ConnectionError that says so."""
+    cache = tmp_path / "cache"
+    with pytest.raises(ConnectionError, match="could not download") as excinfo:
+        fetch_medmnist("pneumoniamnist", data_home=cache, base_url=offline_url)
+    message = str(excinfo.value)
+    assert "pneumoniamnist.npz" in message and str(cache) in message
+    assert DATA_URL_ENV in message
+    assert _tree(cache) == ["medmnist"]  # no partial file
+
+
+def test_fetch_missing_on_the_server_raises(serve, tmp_path):
+    """Check that an HTTP 404 is a ConnectionError naming the URL."""
+    (tmp_path / "mirror").mkdir()
+    base = serve(tmp_path / "mirror")
+    with pytest.raises(ConnectionError, match="404"):
+        fetch_medmnist("breastmnist", data_home=tmp_path / "cache", base_url=base)
+
+
+def test_fetch_checksum_mismatch_discards_the_download(data_home, serve, tmp_path):
+    """Check that a corrupted file raises and never enters the cache."""
+    mirror = tmp_path / "mirror" / "medmnist"
+    mirror.mkdir(parents=True)
+    data = bytearray((data_home / "medmnist" / "breastmnist.npz").read_bytes())
+    data[1000] ^= 0xFF  # same size, one byte changed
+    (mirror / "breastmnist.npz").write_bytes(bytes(data))
+    cache = tmp_path / "cache"
+    with pytest.raises(OSError, match="SHA-256") as excinfo:
+        fetch_medmnist("breastmnist", data_home=cache, base_url=serve(mirror.parent))
+    assert hashlib.sha256(data).hexdigest() in str(excinfo.value)
+    assert _tree(cache) == ["medmnist"]
+
+
+def test_fetch_size_mismatch_discards_the_download(data_home, serve, tmp_path):
+    """Check that a file of the wrong size raises before it is hashed."""
+    mirror = tmp_path / "mirror" / "fashion_mnist"
+    mirror.mkdir(parents=True)
+    labels = np.concatenate(
+        [np.load(data_home / f"fashion_mnist/test_{i}.npz")["y"] for i in range(2)]
+    )
+    _write_idx(mirror / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28)))
+    _write_idx(mirror / "t10k-labels-idx1-ubyte.gz", labels)
+    cache = tmp_path / "cache"
+    with pytest.raises(OSError, match="bytes, expected 4422102 bytes"):
+        fetch_fashion_mnist(
+            subset="test", data_home=cache, base_url=serve(mirror.parent)
+        )
+    assert _tree(cache) == ["fashion_mnist"]
+
+
+def test_fetch_mr_unpacks_and_checks_the_archive(data_home, serve, tmp_path):
+    """Check that MR is read from Cornell's archive like the UTF-8 copies."""
+    _mr_mirror(data_home, tmp_path / "mirror")
+    cache = tmp_path / "cache"
+    X, y = fetch_mr(data_home=cache, base_url=serve(tmp_path / "mirror"))
+    X_ref, y_ref = load_mr(data_home=data_home)
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    # The checked members are kept, the archive is not.
+    assert _tree(cache) == [
+        "mr_polarity",
+        "mr_polarity/rt-polarity.neg",
+        "mr_polarity/rt-polarity.pos",
+    ]
+
+
+def test_fetch_uses_the_mirror_env_var(data_home, serve, monkeypatch, tmp_path):
+    """Check that SKLEARN_NOISY_DATA_URL replaces the official sources."""
+    monkeypatch.setenv(DATA_URL_ENV, serve(data_home))
+    X, _ = fetch_medmnist("breastmnist", split="test", data_home=tmp_path)
+    assert X.shape == (156, 28, 28)
+
+
+def test_fetch_without_download_raises_file_not_found(tmp_path):
+    """Check that download_if_missing=False never reaches the network."""
+    with pytest.raises(FileNotFoundError, match="download_if_missing=False"):
+        fetch_medmnist("breastmnist", data_home=tmp_path, download_if_missing=False)
+
+
+def test_fetch_fashion_mnist_reads_the_official_idx_files(data_home, tmp_path):
+    """Check that the official idx files read as the shards of the collection."""
+    X_ref, y_ref = load_fashion_mnist(subset="test", data_home=data_home)
+    folder = tmp_path / "fashion_mnist"
+    folder.mkdir()
+    _write_idx(folder / "t10k-images-idx3-ubyte.gz", X_ref)
+    _write_idx(folder / "t10k-labels-idx1-ubyte.gz", y_ref)
+    X, y = fetch_fashion_mnist(
+        subset="test", n_samples=500, data_home=tmp_path, download_if_missing=False
+    )
+    np.testing.assert_array_equal(X, X_ref[:500])
+    np.testing.assert_array_equal(y, y_ref[:500])
+    assert y.dtype == np.int64
 
 
 # load_mr -------------------------------------------------------------------

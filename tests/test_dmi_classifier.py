@@ -991,3 +991,50 @@ def test_dmi_classifier_cuda_trains_and_predicts(digits, sparse):
     assert isinstance(y_pred, np.ndarray)
     assert np.mean(y_pred == y) > 0.9
     assert torch.isfinite(torch.tensor(clf.net_.history[:, "train_loss"])).all()
+
+
+# pandas, progress -------------------------------------------------------------
+
+
+def test_dmi_classifier_non_numeric_column_is_named(digits_small):
+    """Check that fit and predict name the non-numeric DataFrame columns."""
+    X, y = digits_small
+    frame = pd.DataFrame(X[:, :4], columns=list("abcd"))
+    dates = frame.assign(visit=pd.to_datetime("2020-01-01"))
+    with pytest.raises(TypeError, match="'visit'.*datetime.*ColumnTransformer"):
+        DMIClassifier(**FAST).fit(dates, y)
+    clf = DMIClassifier(**FAST).fit(frame, y)
+    with pytest.raises(ValueError, match="'a' .*'x'.*ColumnTransformer"):
+        clf.predict(frame.assign(a="x"))
+
+
+def test_dmi_classifier_verbose_names_both_phases(digits_small, capsys):
+    """Check that verbose=1 logs one labelled line per epoch of each phase."""
+    X, y = digits_small
+    DMIClassifier(**FAST, verbose=1, random_state=0).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # skorch's own table is not printed as well
+    lines = captured.err.splitlines()
+    assert [line.split(" epoch ")[0] for line in lines] == [
+        "DMIClassifier warm-up (cross-entropy)"
+    ] * 2 + ["DMIClassifier L_DMI"] * 2
+    assert lines[0].startswith(
+        "DMIClassifier warm-up (cross-entropy) epoch 1/2: cross-entropy "
+    )
+    assert lines[-1].startswith("DMIClassifier L_DMI epoch 2/2: L_DMI ")
+
+
+def test_dmi_classifier_verbose_reports_the_validation_scores(digits_small, capsys):
+    """Check that the automatic warm-up's validation scores are in the log."""
+    X, y = digits_small
+    DMIClassifier(max_epochs=2, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all("valid accuracy" in line for line in lines)
+
+
+def test_dmi_classifier_verbose_fit_pickles(digits_small):
+    """Check that a model fitted with progress output pickles and predicts."""
+    X, y = digits_small
+    clf = DMIClassifier(**FAST, verbose=1, random_state=0).fit(X, y)
+    clone_ = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clone_.predict(X[:5]), clf.predict(X[:5]))

@@ -226,6 +226,25 @@ def test_suspicious_images_display_accepts_channels_first(detector, noisy_digits
     assert display.images_[0].get_array().shape == (8, 8, 3)
 
 
+def test_suspicious_images_display_titles_show_names(detector, noisy_digits):
+    """Check that names (file names) replace the row index in the titles."""
+    X, y_noisy, _ = noisy_digits
+    names = np.array(
+        [f"class_{y}/scan_{k:04d}.png" for k, y in enumerate(y_noisy)], dtype=object
+    )
+    names[np.argsort(detector.train_scores_, kind="stable")[0]] = "a/" + "x" * 40
+    display = SuspiciousImagesDisplay.from_estimator(
+        detector, X, y_noisy, n=3, names=names
+    )
+    titles = [ax.get_title() for ax in display.axes_.ravel()[:3]]
+    assert titles[0].startswith("\u2026xxx") and len(titles[0].split("\n")[0]) == 24
+    for title, i in zip(titles[1:], display.indices[1:], strict=True):
+        assert title.startswith(names[i] + "\n")
+        assert "#" not in title
+    with pytest.raises(ValueError, match="'names' parameter"):
+        SuspiciousImagesDisplay.from_estimator(detector, X, y_noisy, names=names[:3])
+
+
 @pytest.mark.parametrize(
     "images, n, match",
     [

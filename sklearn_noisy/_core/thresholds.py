@@ -12,7 +12,12 @@ flagged (scores follow "the lower, the more likely mislabeled").
   2021, Section 3.1): count the samples whose mean predicted probability
   clears the per-class threshold ``t_j`` (the mean probability of class ``j``
   over samples labelled ``j``) for a class other than the given one, and flag
-  that many of the lowest scores.
+  that many of the lowest scores. The detector counts on the probabilities of
+  the learning phase (:func:`early_epoch_count` epochs: 50 optimiser steps):
+  averaged over the whole training they are overconfident once the network
+  fits wrong labels
+  (the count was 136 for 1,007 wrong labels on MNIST-5k, 0 for 15 on the
+  MNIST test set), while the first epochs still disagree with them.
 * The threshold-sample rule of AUM and SEI (Pleiss et al., 2020; Li et al.,
   2026) needs extra training runs and lives in the detector; its offset is the
   mean score of the fake-class samples.
@@ -20,9 +25,51 @@ flagged (scores follow "the lower, the more likely mislabeled").
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["count_offset", "mixture_offset", "offset_for_count", "sign_offset"]
+__all__ = [
+    "EARLY_STEPS",
+    "count_offset",
+    "early_epoch_count",
+    "mixture_offset",
+    "offset_for_count",
+    "sign_offset",
+]
+
+#: Optimiser steps that :func:`early_epoch_count` calls the learning phase:
+#: the network has learned the easy, mostly clean patterns but not yet the
+#: wrong labels. On the 36 research cases of the detection benchmark the
+#: count rule's F1 matched or beat 5-fold confident learning's in 23, 25, 23
+#: and 22 cases with 30, 50, 75 and 100 steps (at least 2 epochs), against 24
+#: with a fixed 3 epochs, which left small data sets (5 steps an epoch)
+#: undertrained and flagging 40-50% of their rows.
+EARLY_STEPS = 50
+
+
+def early_epoch_count(max_epochs, steps_per_epoch):
+    """Return the number of learning-phase epochs: 50 steps, at least 2 epochs.
+
+    Parameters
+    ----------
+    max_epochs : int
+        Epochs of the training run.
+    steps_per_epoch : int
+        Optimiser steps (mini-batches) per epoch.
+
+    Returns
+    -------
+    n_epochs : int
+        At most ``max_epochs``.
+
+    Examples
+    --------
+    >>> from sklearn_noisy._core.thresholds import early_epoch_count
+    >>> early_epoch_count(30, 79), early_epoch_count(30, 5), early_epoch_count(1, 5)
+    (2, 10, 1)
+    """
+    return min(max_epochs, max(2, math.ceil(EARLY_STEPS / max(steps_per_epoch, 1))))
 
 
 def sign_offset(scores):
@@ -107,6 +154,9 @@ def mixture_offset(scores, n_iter=200, tol=1e-8):
 def count_offset(scores, proba, y):
     """Return the offset that flags as many samples as confident learning counts.
 
+    The count is the off-diagonal of the confident joint, at most the number
+    of rows whose most probable class is not their label.
+
     Parameters
     ----------
     scores : array-like of shape (n_samples,)
@@ -133,4 +183,8 @@ def count_offset(scores, proba, y):
     masked = np.where(confident, proba, -np.inf)
     best = masked.argmax(axis=1)
     counted = confident.any(axis=1) & (best != y)
-    return offset_for_count(scores, int(counted.sum()))
+    # A row whose own label the network prefers is not counted: with an
+    # underfit network (near-uniform probabilities, low thresholds) the
+    # confident joint otherwise counts most of the data.
+    disagree = proba.argmax(axis=1) != y
+    return offset_for_count(scores, int(min(counted.sum(), disagree.sum())))

@@ -225,6 +225,7 @@ def build_net(
     extra_callbacks=(),
     sample_weight=None,
     stratify=False,
+    module_defaults=None,
 ):
     """Build the skorch net of an estimator: its module, optimizer and batching.
 
@@ -236,14 +237,27 @@ def build_net(
     row of the data the net is fitted on, or None) weights the training loss.
     The estimator's ``callbacks`` are deep-copied, so the user's objects are
     never modified.
+
+    With ``verbose`` on, an :class:`~sklearn_noisy.callbacks.EpochProgress`
+    reports every epoch, labelled with the estimator and the phase (see
+    :func:`set_progress_phase`), instead of skorch's unlabelled ``PrintLog``
+    table: skorch itself runs with ``verbose=0`` so nothing is printed twice.
     """
+    from ..callbacks import EpochProgress
     from ._data import InMemoryBatchIterator
 
     module, module_kwargs = module_params(estimator, X, n_outputs)
+    if estimator.module is None:
+        # The estimator's recipe for its default module (e.g. the detector's
+        # dropout); what the user routes as module__<name> wins.
+        for name, value in (module_defaults or {}).items():
+            module_kwargs.setdefault("module__" + name, value)
     optimizer_kwargs = {
         "optimizer__" + k: v for k, v in routed_kwargs(estimator, "optimizer").items()
     }
     callbacks = [*copy.deepcopy(estimator.callbacks or []), *extra_callbacks]
+    if estimator.verbose:
+        callbacks.append(("progress", EpochProgress(type(estimator).__name__)))
     return WeightedNeuralNetClassifier(
         module,
         criterion=WeightedCrossEntropyLoss,
@@ -265,10 +279,38 @@ def build_net(
         callbacks=callbacks,
         predict_nonlinearity=None,
         device=estimator.device,
-        verbose=estimator.verbose,
+        verbose=0,
         **module_kwargs,
         **optimizer_kwargs,
     )
+
+
+def set_progress_phase(net, phase):
+    """Name the training phase that the net's progress callbacks report."""
+    from ..callbacks import EpochProgress
+
+    for _, callback in net.callbacks_:
+        if isinstance(callback, EpochProgress):
+            callback.phase = phase
+
+
+def add_callback(net, name, callback):
+    """Add a callback to an initialized net, before its progress callbacks.
+
+    Progress is reported last in each epoch, so that it sees the metrics the
+    other callbacks record (the validation scores of the checkpoint).
+    """
+    from ..callbacks import EpochProgress
+
+    position = next(
+        (
+            k
+            for k, (_, other) in enumerate(net.callbacks_)
+            if isinstance(other, EpochProgress)
+        ),
+        len(net.callbacks_),
+    )
+    net.callbacks_.insert(position, (name, callback))
 
 
 def draw_seeds(random_state, n):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
@@ -68,15 +70,16 @@ def check_classification_data(estimator, X, y):
     """
     name = type(estimator).__name__
     check_label_types(estimator, y)
-    X, y = validate_data(
-        estimator,
-        X,
-        y,
-        accept_sparse="csr",
-        dtype=[np.float32, np.float64],
-        allow_nd=True,
-        ensure_min_samples=1,
-    )
+    with _naming_non_numeric_columns(estimator, X):
+        X, y = validate_data(
+            estimator,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float32, np.float64],
+            allow_nd=True,
+            ensure_min_samples=1,
+        )
     check_classification_targets(y)
     classes, y_encoded = np.unique(y, return_inverse=True)
     if len(classes) < 2:
@@ -90,14 +93,60 @@ def check_classification_data(estimator, X, y):
 
 def check_predict_data(estimator, X):
     """Validate ``X`` after ``fit``: same features, dtypes and layout as in fit."""
-    return validate_data(
-        estimator,
-        X,
-        accept_sparse="csr",
-        dtype=[np.float32, np.float64],
-        allow_nd=True,
-        reset=False,
-    )
+    with _naming_non_numeric_columns(estimator, X):
+        return validate_data(
+            estimator,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float32, np.float64],
+            allow_nd=True,
+            reset=False,
+        )
+
+
+@contextlib.contextmanager
+def _naming_non_numeric_columns(estimator, X):
+    """Re-raise scikit-learn's conversion error with the culprit DataFrame columns.
+
+    ``validate_data`` converts a DataFrame to floats and fails with numpy's
+    "could not convert string to float: '2020-01-01'", which names neither the
+    column nor the fix (issue 9). Duck-typed on ``X.dtypes`` so that pandas
+    stays an optional dependency.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        columns = _non_numeric_columns(X)
+        if not columns or "feature name" in str(exc).lower():
+            raise
+        shown = ", ".join(
+            f"{column!r} ({dtype}, e.g. {example!r})"
+            for column, dtype, example in columns[:5]
+        )
+        more = f" and {len(columns) - 5} more" if len(columns) > 5 else ""
+        error = ValueError if isinstance(exc, ValueError) else TypeError
+        raise error(
+            f"{type(estimator).__name__} needs numeric features, but column(s) "
+            f"{shown}{more} of X are not numeric. Encode them first, e.g. with "
+            f"sklearn.compose.ColumnTransformer (OneHotEncoder for categories, "
+            f"TfidfVectorizer for text, numbers derived from dates), or drop "
+            f"them."
+        ) from exc
+
+
+def _non_numeric_columns(X):
+    """Return ``[(column, dtype, first value)]`` of non-numeric DataFrame columns."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items") or not hasattr(X, "iloc"):
+        return []
+    found = []
+    for k, (column, dtype) in enumerate(dtypes.items()):
+        # Numpy kinds: b(ool), i(nt), u(nsigned), f(loat), c(omplex); pandas
+        # object, string, category and datetime columns report another kind.
+        if getattr(dtype, "kind", "O") not in "biufc":
+            values = X.iloc[:, k].dropna()
+            found.append((column, str(dtype), values.iloc[0] if len(values) else None))
+    return found
 
 
 def check_batch_size(estimator, n_classes):

@@ -1,0 +1,74 @@
+"""Tests for the progress callback (the recorders are tested with the estimators)."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from skorch import NeuralNetClassifier
+
+from sklearn_noisy import MislabelDetector
+from sklearn_noisy.callbacks import EpochProgress
+from sklearn_noisy.modules import MLP
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _fit(callback, max_epochs=3):
+    X = np.random.RandomState(0).rand(40, 4).astype(np.float32)
+    net = NeuralNetClassifier(
+        MLP,
+        module__n_features=4,
+        module__n_classes=2,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=max_epochs,
+        train_split=None,
+        verbose=0,
+        callbacks=[callback],
+    )
+    return net.fit(X, np.arange(40) % 2)
+
+
+def test_epoch_progress_logs_one_line_per_epoch_when_not_a_terminal():
+    """Check that a stream that is not a terminal gets one line per epoch."""
+    stream = io.StringIO()
+    _fit(EpochProgress("net", phase="warm-up", stream=stream))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("net warm-up epoch 1/3: cross-entropy ")
+    assert lines[2].startswith("net warm-up epoch 3/3: ")
+
+
+def test_epoch_progress_draws_a_labelled_bar_on_a_terminal():
+    """Check that a terminal gets a tqdm bar titled with label and phase."""
+    pytest.importorskip("tqdm")
+    stream = _Terminal()
+    net = _fit(EpochProgress("net", phase="L_DMI", stream=stream))
+    output = stream.getvalue()
+    assert "net L_DMI" in output and "3/3" in output and "epoch" in output
+    assert "epoch 1/3:" not in output  # no log lines besides the bar
+    assert dict(net.callbacks_)["EpochProgress"].bar_ is None  # closed
+
+
+def test_epoch_progress_log_mode_forces_lines_on_a_terminal():
+    """Check that mode='log' writes lines even on a terminal."""
+    stream = _Terminal()
+    _fit(EpochProgress("net", mode="log", stream=stream), max_epochs=2)
+    assert stream.getvalue().count("\n") == 2
+
+
+@pytest.mark.filterwarnings(  # random features: the ranking is meaningless
+    "ignore::sklearn_noisy._mislabel_detector.UntrustedRankingWarning"
+)
+def test_mislabel_detector_verbose_logs_every_epoch(capsys):
+    """Check that the detector's verbose reports each epoch on stderr."""
+    X = np.random.RandomState(0).rand(60, 4)
+    MislabelDetector(max_epochs=3, verbose=1, random_state=0).fit(X, np.arange(60) % 3)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert [line.split(":")[0] for line in captured.err.splitlines()] == [
+        f"MislabelDetector training epoch {k}/3" for k in (1, 2, 3)
+    ]
