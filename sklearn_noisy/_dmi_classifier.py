@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -147,8 +148,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         (image channel) to zero mean and unit variance, as
         ``StandardScaler`` does; "global": one affine map of the overall
         minimum to 0 and maximum to 1 (0-255 pixels become ``X / 255``);
-        "auto" (or True): "global" when the features' ranges lie within a
-        factor of 10 of each other, else "features". False: ``X`` as given.
+        "auto" (or True): "global" when no value is negative and the
+        features' ranges lie within a factor of 10 of each other (pixels,
+        counts), else "features". False: ``X`` as given.
         Sparse ``X`` is never rescaled (centring would densify it). With
         ``sample_weight`` the statistics are those of the rows repeated.
         Values beyond float32's range are refused when not standardised; a
@@ -510,7 +512,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 f"gradient: the network's predictions are close to independent "
                 f"of the labels. Train the warm-up longer or increase "
                 f"batch_size (history key 'dmi_singular_share').",
-                UserWarning,
+                ConvergenceWarning,
                 stacklevel=4,
             )
 

@@ -156,9 +156,10 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         "features": each feature (image channel) to zero mean and unit
         variance, as ``StandardScaler`` does; "global": one affine map of
         the overall minimum to 0 and maximum to 1 (0-255 pixels become
-        ``X / 255``); "auto" (or True): "global" when the features' ranges
-        lie within a factor of 10 of each other (pixels, counts on one
-        scale), else "features" (table columns in their own units). Raw
+        ``X / 255``); "auto" (or True): "global" when no value is negative
+        and the features' ranges lie within a factor of 10 of each other
+        (pixels, counts on one scale), else "features" (table columns in
+        their own units, signed features). Raw
         tables and 0-255 images then rank as their scaled versions do.
         False: ``X`` as given. Sparse ``X`` is never rescaled; ``estimator``
         gets ``X`` as it is.

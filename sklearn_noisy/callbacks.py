@@ -304,7 +304,12 @@ class SEIRecorder(Callback):
 # How the history's metrics are named in progress reports; the loss is named
 # after the criterion of the phase (an L_DMI value is minus a log-determinant,
 # so negative values are normal).
-_CRITERION_NAMES = {"DMILoss": "L_DMI", "CrossEntropyLoss": "cross-entropy"}
+_CRITERION_NAMES = {
+    "DMILoss": "L_DMI",
+    "CrossEntropyLoss": "cross-entropy",
+    "WeightedCrossEntropyLoss": "cross-entropy",
+    "ForwardCorrectedLoss": "forward-corrected cross-entropy",
+}
 _METRICS = (
     ("valid_acc", "valid accuracy"),
     ("valid_dmi_loss", "valid L_DMI"),

@@ -176,9 +176,14 @@ class InputStandardizer:
       PneumoniaMNIST and 0.03 on the MNIST test-set errors, and
       DMIClassifier 4 to 13 points of accuracy under label noise on MNIST-5k,
       digits and Fashion-MNIST bag-vs-rest (issue 8).
-    * ``"auto"``: ``"global"`` when the non-constant features span ranges
-      within a factor of 10 of each other (between the 10th and 90th
-      percentile of their ``max - min``), else ``"features"``.
+    * ``"auto"``: ``"global"`` when no value is negative and the non-constant
+      features span ranges within a factor of 10 of each other (between the
+      10th and 90th percentile of their ``max - min``), as pixels and counts
+      do, else ``"features"``. Signed features of one scale (already
+      standardised columns, ``make_classification``) are no pixels: mapped
+      together to [0, 1] they reach the network with a spread of about 0.05,
+      and DMIClassifier's warm-up at 50 classes then left the network
+      independent of the labels and every L_DMI batch singular (issue 8).
 
     With ``sample_weight`` each row counts as many times as its weight (the
     statistics of the rows repeated). Means and variances are taken on values
@@ -228,7 +233,9 @@ class InputStandardizer:
         # (an absolute tolerance would call features of 1e-30 constant).
         constant = ranges <= 1e-12 * peak
         if mode == "auto":
-            mode = "global" if cls._homogeneous(ranges[~constant]) else "features"
+            pixel_like = X.size and low.min() >= 0
+            homogeneous = pixel_like and cls._homogeneous(ranges[~constant])
+            mode = "global" if homogeneous else "features"
         if mode == "global":
             span = float(high.max() - low.min()) if X.size else 0.0
             scale = span if X.size and span > 1e-12 * peak.max() else 1.0
