@@ -148,11 +148,11 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         (image channel) to zero mean and unit variance, as
         ``StandardScaler`` does; "global": one affine map of the overall
         minimum to 0 and maximum to 1 (0-255 pixels become ``X / 255``);
-        "auto" (or True): "global" when no value is negative and the
-        features' ranges lie within a factor of 10 of each other (pixels,
-        counts), else "features". False: ``X`` as given.
-        Sparse ``X`` is never rescaled (centring would densify it). With
-        ``sample_weight`` the statistics are those of the rows repeated.
+        "auto" (or True): "global" for non-negative features whose ranges
+        lie within a factor of 10 of each other and keep a spread once
+        mapped (pixels, counts), else "features". False: ``X`` as given.
+        Sparse ``X`` is never rescaled (centring would densify it).
+        With ``sample_weight`` the statistics are those of the rows repeated.
         Values beyond float32's range are refused when not standardised; a
         warning tells when they exceed 1e6, or when every feature is constant.
     device : str, default="cpu"

@@ -131,9 +131,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         trains two more runs in which disjoint sets of
         ``n_samples / (n_classes + 1)`` samples get a fake extra class, and
         cuts at the mean score of those known-mislabeled samples (twice the
-        training). "auto" is "count": the rule with the best F1 on the
-        detection benchmark. Ties at a cut are broken towards flagging fewer
-        rows, and scores that are all equal flag none.
+        training). "auto" is "count": it applies to every method and never
+        flags more rows than the network disagrees with ("sign" has a
+        similar mean F1 on the detection benchmark). Ties at a cut are
+        broken towards flagging fewer rows, and scores that are all equal
+        flag none.
     max_epochs : int, default=30
         Training epochs (or partial-fit passes), at most.
     fit_tol : float or None, default=0.01
@@ -156,10 +158,10 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         "features": each feature (image channel) to zero mean and unit
         variance, as ``StandardScaler`` does; "global": one affine map of
         the overall minimum to 0 and maximum to 1 (0-255 pixels become
-        ``X / 255``); "auto" (or True): "global" when no value is negative
-        and the features' ranges lie within a factor of 10 of each other
-        (pixels, counts on one scale), else "features" (table columns in
-        their own units, signed features). Raw
+        ``X / 255``); "auto" (or True): "global" for non-negative features
+        whose ranges lie within a factor of 10 of each other and keep a
+        spread once mapped (pixels, counts on one scale), else "features"
+        (table columns in their own units, signed continuous features). Raw
         tables and 0-255 images then rank as their scaled versions do.
         False: ``X`` as given. Sparse ``X`` is never rescaled; ``estimator``
         gets ``X`` as it is.
@@ -236,11 +238,16 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     flagged_agreement_ : float
         Share of the flagged samples that the network predicted as their
         given label in the learning phase (NaN when nothing is flagged).
+    flagged_sei_agreement_ : float
+        Share of the flagged samples whose default SEI is not negative: the
+        network agreed with their given label over training, on balance
+        (NaN when nothing is flagged).
     fit_warnings_ : list of str
         The trust warnings of this fit (also issued as
         :class:`UntrustedRankingWarning`): the network did not learn; the cut
         flags more than half of a class or of the data; or it flags more than
-        5% of the rows and the network predicted most of them as their label.
+        5% of the rows and the network predicted most of them as their label
+        early in training, or agreed with most of them over training.
     net_ : skorch.NeuralNetClassifier or None
         The trained net (the last run's); None with ``estimator``.
     estimator_ : scikit-learn classifier or None
@@ -641,6 +648,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             if flagged.any()
             else float("nan")
         )
+        self.flagged_sei_agreement_ = (
+            float(np.mean(self.method_scores_["sei"][flagged] >= 0))
+            if flagged.any()
+            else float("nan")
+        )
         self.fit_warnings_ = _trust_warnings(self)
         for message in self.fit_warnings_:
             warnings.warn(message, UntrustedRankingWarning, stacklevel=3)
@@ -805,8 +817,9 @@ def _trust_warnings(det):
         out.append(
             f"{name} flags {what}: label noise rarely corrupts most of a class, "
             f"so the ranking is probably inverted (weakly separable classes "
-            f"with one-way flips) or the network underfit. Inspect the top of "
-            f"the ranking, compare method='loss', or flag a fixed number of "
+            f"with one-way flips) or the network underfit; the other scores of "
+            f"this run (method='loss', 'aum') rank no better on such data. "
+            f"Review the top of the ranking by eye, or flag a fixed number of "
             f"rows with contamination=<int>."
         )
     if det.flagged_share_ > 0.05 and det.flagged_agreement_ > 0.5:
@@ -816,6 +829,20 @@ def _trust_warnings(det):
             f"them: the cut goes deep into rows it agrees with (nearly clean "
             f"data, or hard classes). Review the top of the ranking instead, or "
             f"flag a fixed number of rows with contamination=<int>."
+        )
+    elif det.flagged_share_ > 0.05 and det.flagged_sei_agreement_ > 0.5:
+        n_negative = int(np.sum(det.method_scores_["sei"] < 0))
+        out.append(
+            f"{name} flags {det.flagged_share_:.0%} of the rows, but over "
+            f"training the network agreed with the given label of "
+            f"{det.flagged_sei_agreement_:.0%} of them (only {n_negative} rows "
+            f"have a negative SEI): the count from the first epochs is much "
+            f"larger than the disagreement that persisted. Either the network "
+            f"learned slowly and the early count over-estimates the errors "
+            f"(nearly clean data with many classes: contamination='sign' "
+            f"flags the {n_negative}), or it memorised wrong labels within a "
+            f"few epochs (text with many features; it stopped after "
+            f"{det.n_epochs_} epochs): review the top of the ranking to tell."
         )
     return out
 

@@ -193,7 +193,7 @@ def test_input_standardizer_extreme_scales_are_not_constant(scale):
     feature's largest magnitude.
     """
     X = np.random.RandomState(0).normal(1, 1, size=(100, 3)) * scale
-    assert InputStandardizer.fit(X).constant_features.tolist() == []  # "global"
+    assert InputStandardizer.fit(X).constant_features.tolist() == []
     std = InputStandardizer.fit(X, "features")
     assert std.constant_features.tolist() == []
     Z = std.transform(X)
@@ -257,3 +257,42 @@ def test_dmi_classifier_some_constant_features_pass_silently(small):
     X, y = small
     assert (X.std(axis=0) == 0).sum() > 0
     DMIClassifier(**FAST).fit(X, y)  # warnings are errors in the test run
+
+
+def test_input_standardizer_auto_z_scores_signed_continuous_features():
+    """Check that "auto" z-scores signed, continuous features on one scale.
+
+    ``make_classification`` columns have similar ranges, but one global map to
+    [0, 1] leaves them a spread of about 0.05 around 0.5, on which the default
+    network does not learn; non-negative pixels keep the global map.
+    """
+    from sklearn.datasets import make_classification
+
+    X, _ = make_classification(n_samples=500, n_features=50, random_state=0)
+    assert InputStandardizer.fit(X).mode == "features"
+    # Non-negative but squashed by one outlier: a global map would leave
+    # almost no spread, so "auto" z-scores these too.
+    counts = np.random.RandomState(0).poisson(1.0, size=(500, 20)).astype(float)
+    counts[0, 0] = 500
+    assert InputStandardizer.fit(counts).mode == "features"
+    pixels = np.random.RandomState(0).randint(0, 256, size=(100, 64))
+    assert InputStandardizer.fit(pixels).mode == "global"
+
+
+@pytest.mark.filterwarnings(UNTRUSTED)
+def test_mislabel_detector_learns_many_classes_of_signed_features():
+    """Check that the default detector fits a 20-class ``make_classification``
+    problem (it stayed at chance when such features were mapped to [0, 1])."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=1000,
+        n_features=100,
+        n_informative=30,
+        n_redundant=0,
+        n_classes=20,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    det = MislabelDetector(max_epochs=8, random_state=0).fit(X, y)
+    assert det.fit_accuracy_ > 0.3  # 0.08 with the global map
