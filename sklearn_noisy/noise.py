@@ -308,9 +308,11 @@ def estimate_label_noise(y, pred_proba, *, classes=None, anchor_fraction=0.3):
 
     anchor_fraction : float, default=0.3
         Share of each class's expected number of samples (the sum of its
-        probabilities) taken as its anchors. The default had the lowest mean
-        error over the robustness benchmark's settings (see the benchmarks
-        page); smaller values take purer anchors and fewer labels.
+        probabilities) taken as its anchors; smaller values take purer
+        anchors and fewer labels. With the default, the mean error per entry
+        over the robustness benchmark's 43 settings (5-fold LogisticRegression
+        probabilities, seed 0) was 0.039, against 0.069 for cleanlab's
+        estimate on the same probabilities (see the benchmarks page).
 
     Returns
     -------
