@@ -40,7 +40,11 @@ from .utils._net import (
     torch_seeded,
 )
 from .utils._rows import TrainingRowIndex
-from .utils._validation import check_classification_data, check_predict_data
+from .utils._validation import (
+    check_classification_data,
+    check_fit_sample_weight,
+    check_predict_data,
+)
 
 METHODS = ("sei", "sei_paper", "aum", "loss", "confidence")
 _SIGNED_METHODS = ("sei", "sei_paper", "aum")
@@ -358,7 +362,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train once and score every training sample.
 
         Parameters
@@ -368,6 +372,12 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Given labels, of any type; some may be wrong.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the training loss (and in
+            the input standardisation); every sample is scored, including
+            those of weight 0, which the network sees but does not learn
+            from. With ``estimator``, passed to its ``fit`` or
+            ``partial_fit``.
 
         Returns
         -------
@@ -379,16 +389,18 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         index = _pandas_index(X, y)
         X, y_enc = check_classification_data(self, X, y)
         self._check_class_sizes(y_enc)
+        sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
         n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
         if self.estimator is None:
-            fit_input_standardizer(self, X)
+            fit_input_standardizer(self, X, sample_weight)
         else:
             self.input_mean_ = self.input_scale_ = None
         if self.contamination == "threshold_samples":
-            run = self._threshold_sample_runs(X, y_enc, n_classes, rng)
+            run = self._threshold_sample_runs(X, y_enc, n_classes, rng, sample_weight)
         else:
-            acc = self._record(X, y_enc, n_classes, draw_seeds(rng, 1)[0])
+            seed = draw_seeds(rng, 1)[0]
+            acc = self._record(X, y_enc, n_classes, seed, sample_weight)
             run = _Run(
                 acc.means(),
                 acc.mean_proba(),
@@ -444,13 +456,13 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"be judged against its class: drop or merge those classes."
             )
 
-    def _record(self, X, y_enc, n_outputs, seed):
+    def _record(self, X, y_enc, n_outputs, seed, sample_weight=None):
         """Train one run on ``(X, y_enc)`` and return its accumulator."""
         if self.estimator is not None:
-            return self._record_sklearn(X, y_enc, n_outputs, seed)
-        return self._record_torch(X, y_enc, n_outputs, seed)
+            return self._record_sklearn(X, y_enc, n_outputs, seed, sample_weight)
+        return self._record_torch(X, y_enc, n_outputs, seed, sample_weight)
 
-    def _record_torch(self, X, y_enc, n_outputs, seed):
+    def _record_torch(self, X, y_enc, n_outputs, seed, sample_weight=None):
         torch_seed, shuffle_seed = draw_seeds(np.random.RandomState(seed), 2)
         X_t = to_tensor_2d_or_nd(X, self.device, fitted_input_standardizer(self))
         y_t = torch.as_tensor(y_enc, device=self.device)
@@ -475,6 +487,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             drop_last=False,
             seed=shuffle_seed,
             extra_callbacks=[("sei", recorder)],
+            sample_weight=sample_weight,
             module_defaults={"dropout": DEFAULT_DROPOUT},
         )
         self.net_.set_params(max_epochs=self.max_epochs)
@@ -483,7 +496,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             self.net_.fit(X_t, y_t)
         return recorder.accumulator_
 
-    def _record_sklearn(self, X, y_enc, n_outputs, seed):
+    def _record_sklearn(self, X, y_enc, n_outputs, seed, sample_weight=None):
         est = clone(self.estimator)
         if (
             "random_state" in est.get_params()
@@ -499,6 +512,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         )
         index = torch.arange(len(y_enc))
         target = torch.as_tensor(y_enc)
+        weighted = sample_weight is not None
 
         def add(proba):
             full = np.zeros((len(y_enc), n_outputs))
@@ -508,7 +522,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             acc.end_epoch()
 
         if hasattr(est, "staged_predict_proba"):
-            est.fit(X, y_enc)
+            est.fit(X, y_enc, **({"sample_weight": sample_weight} if weighted else {}))
             for proba in est.staged_predict_proba(X):
                 add(proba)
         elif hasattr(est, "partial_fit"):
@@ -516,7 +530,8 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             classes = np.arange(n_outputs)
             for _ in range(self.max_epochs):
                 order = rng.permutation(len(y_enc))
-                est.partial_fit(X[order], y_enc[order], classes=classes)
+                extra = {"sample_weight": sample_weight[order]} if weighted else {}
+                est.partial_fit(X[order], y_enc[order], classes=classes, **extra)
                 add(self._sklearn_proba(est, X))
         else:
             raise TypeError(
@@ -539,7 +554,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"loss='log_loss')."
             ) from exc
 
-    def _threshold_sample_runs(self, X, y_enc, n_classes, rng):
+    def _threshold_sample_runs(self, X, y_enc, n_classes, rng, sample_weight=None):
         """Run the paper's protocol: two runs with disjoint fake-class samples.
 
         Each run relabels ``n / (n_classes + 1)`` samples to an extra class
@@ -557,7 +572,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             fake = order[run * size : (run + 1) * size]
             y_run = y_enc.copy()
             y_run[fake] = n_classes
-            acc = self._record(X, y_run, n_classes + 1, seeds[run])
+            acc = self._record(X, y_run, n_classes + 1, seeds[run], sample_weight)
             means = acc.means()
             run_scores = _scores_from_means(means)
             cuts.append(float(np.mean(run_scores[self.method][fake])))
@@ -688,7 +703,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         """
         return self.score_samples(X) - self.offset_
 
-    def fit_predict(self, X, y):
+    def fit_predict(self, X, y, sample_weight=None):
         """Fit and return -1 for suspected mislabeled samples, +1 otherwise.
 
         Parameters
@@ -698,13 +713,15 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Given labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the training loss (see :meth:`fit`).
 
         Returns
         -------
         is_kept : ndarray of shape (n_samples,)
             -1 for the flagged samples, +1 for the others, in training order.
         """
-        self.fit(X, y)
+        self.fit(X, y, sample_weight=sample_weight)
         return np.where(self.train_scores_ < self.offset_, -1, 1)
 
     def fit_resample(self, X, y):

@@ -8,7 +8,11 @@ import inspect
 
 import numpy as np
 import torch
+from skorch import NeuralNetClassifier
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
 
+from .._core.losses import WeightedCrossEntropyLoss
 from .._core.modules import MLP, SmallCNN
 
 # Double-underscore parameters that the estimators route to skorch, as skorch
@@ -104,6 +108,17 @@ def resolve_module(estimator, X):
             module = MLP
         elif X.ndim == 4:
             module = SmallCNN
+            # Only the default module guesses the layout: a module the user
+            # chose is trusted with whatever layout it was given.
+            if _looks_channels_last(X.shape):
+                raise ValueError(
+                    f"{name} got images of shape {X.shape}, which look "
+                    f"channels-last (n, height, width, channels); its default "
+                    f"module SmallCNN expects channels first (n, channels, "
+                    f"height, width). Transpose them with "
+                    f"X.transpose(0, 3, 1, 2), or pass module=SmallCNN "
+                    f"explicitly to use this layout as it is."
+                )
         else:
             raise ValueError(
                 f"{name} with module=None expects 2-D X (n_samples, n_features) "
@@ -123,12 +138,6 @@ def resolve_module(estimator, X):
             f"got X of shape {X.shape}. Flatten it with X.reshape(len(X), -1) or "
             f"pass module=SmallCNN for images of shape (n, channels, height, width)."
         )
-    if module is SmallCNN and X.ndim == 4 and _looks_channels_last(X.shape):
-        raise ValueError(
-            f"{name} got images of shape {X.shape}, which look channels-last "
-            f"(n, height, width, channels); SmallCNN expects (n, channels, "
-            f"height, width). Transpose them with X.transpose(0, 3, 1, 2)."
-        )
     if module is SmallCNN and X.ndim != 4:
         raise ValueError(
             f"{name}'s module SmallCNN expects 4-D X of shape (n_samples, channels, "
@@ -147,8 +156,13 @@ def resolve_module(estimator, X):
 
 
 def _looks_channels_last(shape):
-    """Return True for (n, H, W, C) shapes with a colour axis last, e.g. 28x28x1."""
-    return shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
+    """Return True for (n, H, W, C) shapes: a short last axis after a long one.
+
+    A channel axis holds at most 4 planes (grey, grey + alpha, RGB, RGBA) and
+    an image side more: (n, 28, 28, 1) and (n, 28, 28, 2) are channels-last,
+    (n, 2, 16, 3) and (n, 4, 4, 4) are read as channels-first.
+    """
+    return shape[3] <= 4 < shape[1]
 
 
 def module_params(estimator, X, n_classes):
@@ -164,6 +178,41 @@ def module_params(estimator, X, n_classes):
 PREDICT_BATCH_SIZE = 1024
 
 
+class WeightedNeuralNetClassifier(NeuralNetClassifier):
+    """A skorch NeuralNetClassifier that passes ``batch.weight`` to its criterion.
+
+    skorch's training step hands the criterion ``(y_pred, y_true)`` only; the
+    batches of :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` also
+    carry the rows' sample weights, and the criteria of this package
+    (cross-entropy, L_DMI, forward correction) take them as a third argument.
+    Unweighted batches (``batch.weight`` None) compute exactly the loss of a
+    plain ``NeuralNetClassifier``. (The estimators compose this net; they do
+    not subclass it.)
+    """
+
+    def train_step_single(self, batch, **fit_params):
+        """Compute the batch's (weighted) loss and its gradients."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(
+            y_pred,
+            yi,
+            X=Xi,
+            training=True,
+            sample_weight=getattr(batch, "weight", None),
+        )
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        """Return the criterion of the batch, weighted when weights exist."""
+        if sample_weight is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        y_true = to_tensor(y_true, device=self.device)
+        return self.criterion_(y_pred, y_true, sample_weight)
+
+
 def build_net(
     estimator,
     X,
@@ -174,23 +223,26 @@ def build_net(
     drop_last,
     seed,
     extra_callbacks=(),
+    sample_weight=None,
+    stratify=False,
     module_defaults=None,
 ):
     """Build the skorch net of an estimator: its module, optimizer and batching.
 
     The net trains with cross-entropy on in-memory tensors through
     :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` (shuffled with
-    ``seed``), has no internal validation split (the estimators hold their own)
-    and returns logits (``predict_nonlinearity=None``). The estimator's
-    ``callbacks`` are deep-copied, so the user's objects are never modified.
+    ``seed``; with ``stratify``, every class dealt evenly over the batches),
+    has no internal validation split (the estimators hold their own) and
+    returns logits (``predict_nonlinearity=None``). ``sample_weight`` (one per
+    row of the data the net is fitted on, or None) weights the training loss.
+    The estimator's ``callbacks`` are deep-copied, so the user's objects are
+    never modified.
 
     With ``verbose`` on, an :class:`~sklearn_noisy.callbacks.EpochProgress`
     reports every epoch, labelled with the estimator and the phase (see
     :func:`set_progress_phase`), instead of skorch's unlabelled ``PrintLog``
     table: skorch itself runs with ``verbose=0`` so nothing is printed twice.
     """
-    from skorch import NeuralNetClassifier
-
     from ..callbacks import EpochProgress
     from ._data import InMemoryBatchIterator
 
@@ -206,9 +258,9 @@ def build_net(
     callbacks = [*copy.deepcopy(estimator.callbacks or []), *extra_callbacks]
     if estimator.verbose:
         callbacks.append(("progress", EpochProgress(type(estimator).__name__)))
-    return NeuralNetClassifier(
+    return WeightedNeuralNetClassifier(
         module,
-        criterion=torch.nn.CrossEntropyLoss,
+        criterion=WeightedCrossEntropyLoss,
         optimizer=estimator.optimizer,
         lr=lr,
         batch_size=batch_size,
@@ -217,6 +269,8 @@ def build_net(
         iterator_train__drop_last=drop_last,
         iterator_train__seed=seed,
         iterator_train__device=estimator.device,
+        iterator_train__sample_weight=sample_weight,
+        iterator_train__stratify=stratify,
         iterator_valid=InMemoryBatchIterator,
         iterator_valid__batch_size=max(estimator.batch_size, PREDICT_BATCH_SIZE),
         iterator_valid__device=estimator.device,
