@@ -252,7 +252,6 @@ class InputStandardizer:
                 np.full(n_features, low.min()), np.full(n_features, scale), constant
             )
         else:
-            mean, std = _mean_std(X, axes, sample_weight, peak)
             standardizer = cls(mean, np.where(constant, 1.0, std), constant)
         standardizer.mode = mode
         return standardizer
