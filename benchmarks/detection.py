@@ -777,6 +777,19 @@ def build_report(records, command):
         "1.5% of the labels flipped: a nearly clean many-class text set that "
         "the network learns slowly).",
         "",
+        *(
+            [
+                f"{n_refreshed} of the {len(cases)} cases were run before the "
+                "last change to the detector (its trust diagnostics and the "
+                "input scaling of signed features); their detector columns "
+                "were re-run with `--refresh-detector`, which reproduced every "
+                "ranking of the first run exactly, and they keep the first "
+                "run's timings, measured next to cleanlab's.",
+                "",
+            ]
+            if (n_refreshed := sum("refresh_wall" in c["detector"] for c in cases))
+            else []
+        ),
         "### Targets",
         "",
         targets(cases) if cases else "(no cases yet)",
