@@ -28,6 +28,7 @@ from .utils._net import (
     softmax_numpy,
     torch_seeded,
 )
+from .utils._threads import torch_threads
 from .utils._validation import (
     check_batch_size,
     check_classification_data,
@@ -302,7 +303,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             drop_last=True,
             seed=shuffle_seed,
         )
-        with torch_seeded(torch_seed, self.device):
+        with torch_threads(), torch_seeded(torch_seed, self.device):
             self._train(X_train, y_train, X_all, y_all, split)
         self.n_epochs_ = len(self.net_.history)
         return self
@@ -354,7 +355,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_predict_data(self, X)
         X_t = to_tensor_2d_or_nd(X, "cpu", fitted_input_standardizer(self))
-        return self.net_.forward(X_t, training=False)
+        with torch_threads():
+            return self.net_.forward(X_t, training=False)
 
     def predict_proba(self, X):
         """Predict class probabilities (softmax of the network's output).

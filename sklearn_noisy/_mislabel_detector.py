@@ -40,6 +40,7 @@ from .utils._net import (
     torch_seeded,
 )
 from .utils._rows import TrainingRowIndex
+from .utils._threads import torch_threads
 from .utils._validation import check_classification_data, check_predict_data
 
 METHODS = ("sei", "sei_paper", "aum", "loss", "confidence")
@@ -411,7 +412,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         )
         self.net_.set_params(max_epochs=self.max_epochs)
         self.estimator_ = None
-        with torch_seeded(torch_seed, self.device):
+        with torch_threads(), torch_seeded(torch_seed, self.device):
             self.net_.fit(X_t, y_t)
         return recorder.accumulator_
 

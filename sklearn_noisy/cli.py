@@ -27,7 +27,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -163,20 +162,12 @@ def _demo_report(results):
 
 
 def _cmd_demo(args):
-    import torch
-
     if args.plot:
         _check_plot_format(args.plot)
     _plan_outputs(args, [("--plot", args.plot)] if args.plot else [], [])
-    threads = torch.get_num_threads()
-    # The demo's MLP is tiny: on a loaded 2-core machine, torch's spinning
-    # intra-op threads made it take 190 s against 20 s on one thread.
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
-    try:
-        results = _run_demo(args.max_epochs, args.random_state, _verbose(args))
-    finally:
-        torch.set_num_threads(threads)
+    # The estimators choose torch's threads themselves (one per process unless
+    # SKLEARN_NOISY_NUM_THREADS or OMP_NUM_THREADS says otherwise).
+    results = _run_demo(args.max_epochs, args.random_state, _verbose(args))
     print(_demo_report(results))
     if args.plot:
         from .plotting import MislabelScoreDisplay, TrainingDynamicsDisplay
