@@ -345,6 +345,10 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             set_progress_phase(net, "L_DMI")
             net.partial_fit(X_train, y_train)
             self._mark_phase("dmi", n_before)
+        if checkpoint is not None:
+            # A fitted classifier holds its weights, not its training data:
+            # drop the validation rows and the spare copy of the weights.
+            checkpoint.X_valid = checkpoint.y_valid = checkpoint.best_state_ = None
 
     def _mark_phase(self, criterion, start):
         for row in self.net_.history[start:]:

@@ -349,8 +349,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             self.label_issues_.copy() if index is None else index[self.label_issues_]
         )
         self._diagnose(y_enc, run.early_proba)
-        self._rows = TrainingRowIndex(X)
-        self._group_scores = self._rows.group_means(self.train_scores_)
+        self._rows = TrainingRowIndex(X, self.train_scores_)
         return self
 
     def _check_options(self):
@@ -414,7 +413,11 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.estimator_ = None
         with torch_threads(), torch_seeded(torch_seed, self.device):
             self.net_.fit(X_t, y_t)
-        return recorder.accumulator_
+        accumulator = recorder.accumulator_
+        # The detector keeps the per-sample results, not the device-side sums
+        # (n_samples x (6 + 2 n_classes) floats) they came from (issue 11).
+        recorder.accumulator_ = None
+        return accumulator
 
     def _record_sklearn(self, X, y_enc, n_outputs, seed):
         est = clone(self.estimator)
@@ -598,7 +601,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"not in the data passed to fit. Training dynamics exist only for "
                 f"rows the network trained on; fit on the data you want checked."
             )
-        return self._group_scores[groups]
+        return self._rows.values[groups]
 
     def decision_function(self, X):
         """Return ``score_samples(X) - offset_``: negative means flagged.
