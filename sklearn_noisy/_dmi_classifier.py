@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._core.dmi import DMILoss
@@ -22,11 +22,21 @@ from .utils._net import (
     RoutedParamsMixin,
     add_callback,
     build_net,
+    check_accelerator,
     check_routed_params,
     draw_seeds,
+    finish_training,
+    process_layout,
     set_progress_phase,
     softmax_numpy,
     torch_seeded,
+    training_device,
+)
+from .utils._stream import (
+    check_dataset_data,
+    check_dataset_predict,
+    is_dataset,
+    take_rows,
 )
 from .utils._threads import torch_threads
 from .utils._validation import (
@@ -117,7 +127,22 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         factor of 10 of each other, else "features". False: ``X`` as given.
         Sparse ``X`` is never rescaled (centring would densify it).
     device : str, default="cpu"
-        Torch device, e.g. "cuda".
+        Torch device, e.g. "cuda". Ignored with ``accelerator``, which
+        places the network itself.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`): data parallelism over the
+        processes of ``accelerate launch`` or ``torchrun`` (CPU with gloo,
+        GPUs with NCCL) and mixed precision
+        (``Accelerator(mixed_precision="bf16")``; L_DMI's determinant stays
+        float32). Each process trains on its share of every global batch of
+        ``batch_size`` rows; L_DMI is computed on each process's share, which
+        must therefore hold more rows than there are classes. Every process
+        ends with the same fitted classifier; save it from the main process
+        only (``accelerator.is_main_process``).
+    num_workers : int, default=0
+        ``DataLoader`` worker processes that read the items of a Dataset
+        ``X`` (0: read them in the training process); ignored for arrays.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (copied at ``fit``). They see two training
         calls: the warm-up and the L_DMI phase.
@@ -206,6 +231,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         "optimizer": [callable],
         "standardize": ["boolean", StrOptions({"auto", "features", "global"})],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -225,6 +252,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         optimizer=torch.optim.Adam,
         standardize="auto",
         device="cpu",
+        accelerator=None,
+        num_workers=0,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -241,22 +270,29 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         self.optimizer = optimizer
         self.standardize = standardize
         self.device = device
+        self.accelerator = accelerator
+        self.num_workers = num_workers
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
         self._routed = kwargs
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the network: cross-entropy warm-up, then L_DMI.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Training data; sparse matrices are densified one batch at a time.
-        y : array-like of shape (n_samples,)
-            Observed, possibly noisy, labels of any type.
+                (n_samples, channels, height, width), or torch Dataset
+            Training data. Sparse matrices stay sparse (the default MLP
+            multiplies them as they are; other modules get each batch
+            densified). A :class:`torch.utils.data.Dataset` of ``(x, y)``
+            items streams through a ``DataLoader``; its labels come from the
+            items.
+        y : array-like of shape (n_samples,) or None
+            Observed, possibly noisy, labels of any type; None when ``X`` is
+            a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Only None or equal weights are accepted: the mini-batch losses have
             no per-sample weights, and other weights raise a ValueError rather
@@ -268,6 +304,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         check_routed_params(self)
+        check_accelerator(self)
         if self.warmup_epochs == "auto" and self.max_epochs == 0:
             raise ValueError(
                 "DMIClassifier with warmup_epochs='auto' and max_epochs=0 trains "
@@ -275,9 +312,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 "max_epochs >= 1, or an int warmup_epochs for cross-entropy only "
                 "(e.g. warmup_epochs=20, max_epochs=0)."
             )
-        X, y_enc = check_classification_data(self, X, y)
+        streamed = is_dataset(X)
+        if streamed:
+            X, y_enc = check_dataset_data(self, X, y)
+        else:
+            X, y_enc = check_classification_data(self, X, y)
         n_classes = len(self.classes_)
-        check_batch_size(self, n_classes)
+        check_batch_size(self, n_classes, process_layout(self)[1])
         check_uniform_sample_weight(self, sample_weight, X)
 
         rng = check_random_state(self.random_state)
@@ -288,11 +329,14 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 y_enc, self.validation_fraction, n_classes, split_seed
             )
         train = np.arange(len(y_enc)) if split is None else split[0]
-        X_all = to_tensor_2d_or_nd(
-            X, self.device, fit_input_standardizer(self, X)
-        )
-        y_all = torch.as_tensor(y_enc, device=self.device)
-        X_train, y_train = X_all[train], y_all[train]
+        device = training_device(self)
+        y_all = torch.as_tensor(y_enc, device=device)
+        if streamed:  # the items carry their encoded labels
+            X_all, y_train = X, None
+        else:
+            X_all = to_tensor_2d_or_nd(X, device, fit_input_standardizer(self, X))
+            y_train = y_all[train]
+        X_train = take_rows(X_all, train)
 
         self.net_ = build_net(
             self,
@@ -303,8 +347,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             drop_last=True,
             seed=shuffle_seed,
         )
-        with torch_threads(), torch_seeded(torch_seed, self.device):
+        with torch_threads(), torch_seeded(torch_seed, device):
             self._train(X_train, y_train, X_all, y_all, split)
+        finish_training(self.net_)
         self.n_epochs_ = len(self.net_.history)
         return self
 
@@ -315,11 +360,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         checkpoint = None
         if split is not None:
             checkpoint = ValidationDMICheckpoint(
-                X_all[split[1]], y_all[split[1]], patience=self.n_iter_no_change
+                take_rows(X_all, split[1]),
+                y_all[split[1]],
+                patience=self.n_iter_no_change,
             )
             add_callback(net, "valid_dmi_checkpoint", checkpoint)
         if self.warmup_epochs == "auto" and split is not None:
-            steps_per_epoch = max(1, len(y_train) // net.batch_size)
+            steps_per_epoch = max(1, X_train.shape[0] // net.batch_size)
             warmup = min(self.max_epochs, -(-_AUTO_WARMUP_STEPS // steps_per_epoch))
         elif self.warmup_epochs == "auto":
             warmup = _FALLBACK_WARMUP_EPOCHS
@@ -357,8 +404,11 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Validate ``X`` against fit and return the network's logits."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
-        X_t = to_tensor_2d_or_nd(X, "cpu", fitted_input_standardizer(self))
+        if is_dataset(X):
+            X_t = check_dataset_predict(self, X)
+        else:
+            X = check_predict_data(self, X)
+            X_t = to_tensor_2d_or_nd(X, "cpu", fitted_input_standardizer(self))
         with torch_threads():
             return self.net_.forward(X_t, training=False)
 
@@ -368,8 +418,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Input rows, shaped as in ``fit``.
+                (n_samples, channels, height, width), or torch Dataset
+            Input rows, shaped as in ``fit`` (a Dataset of ``(x, y)`` items:
+            ``y`` is not used).
 
         Returns
         -------
@@ -384,8 +435,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Input rows, shaped as in ``fit``.
+                (n_samples, channels, height, width), or torch Dataset
+            Input rows, shaped as in ``fit`` (a Dataset of ``(x, y)`` items:
+            ``y`` is not used).
 
         Returns
         -------
@@ -398,5 +450,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.non_deterministic = str(self.device).split(":")[0] != "cpu"
+        tags.non_deterministic = (
+            str(self.device).split(":")[0] != "cpu" or self.accelerator is not None
+        )
         return tags

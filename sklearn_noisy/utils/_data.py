@@ -15,6 +15,7 @@ import scipy.sparse as sp
 import torch
 
 __all__ = [
+    "BatchPlan",
     "IndexedBatch",
     "InMemoryBatchIterator",
     "InputStandardizer",
@@ -31,14 +32,20 @@ class IndexedBatch(tuple):
     """A ``(X, y)`` batch that also carries the row indices it was cut from.
 
     It unpacks like the plain tuple skorch expects (``Xi, yi = batch``), and
-    callbacks read ``batch.index`` in ``on_batch_end``.
+    callbacks read ``batch.index`` in ``on_batch_end``. Under data
+    parallelism each process gets its share of one global batch, and
+    ``batch.weight`` (``len(share) * n_processes / len(global batch)``, 1 for
+    equal shares and for one process) rescales its mean loss so that the
+    gradients averaged over the processes equal those of the global batch.
     """
 
     index: torch.Tensor
+    weight: float
 
-    def __new__(cls, X, y, index):
+    def __new__(cls, X, y, index, weight=1.0):
         self = super().__new__(cls, (X, y))
         self.index = index
+        self.weight = weight
         return self
 
 
@@ -131,16 +138,34 @@ class InputStandardizer:
         for part in _row_chunks(X):
             low = np.minimum(low, part.min(axis=axes).astype(np.float64))
             high = np.maximum(high, part.max(axis=axes).astype(np.float64))
+        return cls.from_ranges(low, high, mode, lambda: _mean_std(X, axes), X.size)
+
+    @classmethod
+    def from_ranges(cls, low, high, mode, mean_std, size=1):
+        """Return the standardizer of data with these per-feature statistics.
+
+        Parameters
+        ----------
+        low, high : ndarray of shape (n_features_or_channels,)
+            Per-feature (per-channel) minimum and maximum.
+        mode : {"auto", "features", "global"}
+            See the class docstring.
+        mean_std : callable
+            Returns the per-feature ``(mean, std)``; called only when the
+            mode needs them.
+        size : int, default=1
+            Number of values the statistics summarise (0: empty data).
+        """
         ranges = high - low
         constant = ranges <= 1e-12 * np.maximum(1.0, np.abs(high))
         if mode == "auto":
             mode = "global" if cls._homogeneous(ranges[~constant]) else "features"
         if mode == "global":
-            span = float(high.max() - low.min()) if X.size else 0.0
+            span = float(high.max() - low.min()) if size else 0.0
             scale = span if span > 1e-12 * max(1.0, abs(float(high.max()))) else 1.0
-            standardizer = cls(np.full(X.shape[1], low.min()), np.full(X.shape[1], scale))
+            standardizer = cls(np.full(len(low), low.min()), np.full(len(low), scale))
         else:
-            mean, std = _mean_std(X, axes)
+            mean, std = mean_std()
             standardizer = cls(mean, np.where(constant, 1.0, std))
         standardizer.mode = mode
         standardizer.constant = constant
@@ -170,6 +195,71 @@ class InputStandardizer:
             start += len(part)
         return out
 
+    def transform_tensor(self, X):
+        """Return ``(X - mean) / scale`` of a batch tensor as float32.
+
+        Computed in float64 on the batch's device, as :meth:`transform` does
+        on arrays, so that a streamed batch is standardised to the same
+        float32 values as the same rows of an array.
+        """
+        shape = (1, -1) + (1,) * (X.ndim - 2)
+        mean = torch.as_tensor(self.mean, device=X.device).reshape(shape)
+        scale = torch.as_tensor(self.scale, device=X.device).reshape(shape)
+        return ((X.double() - mean) / scale).float()
+
+
+class RunningMoments:
+    """Per-feature (per-channel) minimum, maximum, mean and variance, streamed.
+
+    Batches are merged in float64 with the pairwise update of Chan, Golub and
+    LeVeque (1979), so that one pass over a streamed dataset gives the
+    statistics :meth:`InputStandardizer.fit` computes from an array in two.
+    """
+
+    def __init__(self):
+        self.count = 0
+        self.low = self.high = self.mean = self.m2 = None
+
+    def update(self, X):
+        """Add a batch tensor of shape ``(n, features)`` or ``(n, C, ...)``."""
+        X = torch.as_tensor(X).detach().to("cpu", torch.float64)
+        axes = (0, *range(2, X.ndim))
+        count = X.numel() // max(X.shape[1], 1) if X.ndim > 1 else 0
+        if count == 0:
+            return
+        low = X.amin(dim=axes).numpy()
+        high = X.amax(dim=axes).numpy()
+        mean = X.mean(dim=axes)
+        shape = (1, -1) + (1,) * (X.ndim - 2)
+        m2 = ((X - mean.reshape(shape)) ** 2).sum(dim=axes).numpy()
+        mean = mean.numpy()
+        if self.count == 0:
+            self.count, self.low, self.high, self.mean, self.m2 = (
+                count,
+                low,
+                high,
+                mean,
+                m2,
+            )
+            return
+        total = self.count + count
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (count / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.count * count / total)
+        self.low = np.minimum(self.low, low)
+        self.high = np.maximum(self.high, high)
+        self.count = total
+
+    def standardizer(self, mode):
+        """Return the :class:`InputStandardizer` of the data seen."""
+        return InputStandardizer.from_ranges(
+            self.low,
+            self.high,
+            mode,
+            lambda: (self.mean, np.sqrt(self.m2 / self.count)),
+            self.count,
+        )
+
 
 def _mean_std(X, axes):
     """Per-feature (per-channel) mean and standard deviation, two passes."""
@@ -198,6 +288,79 @@ def _row_chunks(X):
         yield X[start : start + step]
 
 
+class BatchPlan:
+    """The batches of every epoch: which rows, in which order, on which process.
+
+    One plan serves both the in-memory iterator and the ``DataLoader`` of
+    streamed datasets, so that the same seed trains on the same batches
+    whatever the input's container (issue 11: a streamed image folder scores
+    as the same images passed as an array). Each epoch draws a permutation
+    from a private generator (``torch.randperm``) and cuts it into global
+    batches of ``batch_size`` rows; with ``world_size`` processes, process
+    ``rank`` gets the ``rank``-th of ``world_size`` contiguous, near-equal
+    shares of every global batch, so that the processes together see each row
+    exactly once per epoch (none is repeated to even out the shares, unlike
+    ``DistributedSampler``).
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows to plan.
+    batch_size : int
+        Rows per global batch.
+    shuffle : bool, default=False
+        Draw a new permutation every epoch.
+    drop_last : bool, default=False
+        Drop the last, incomplete global batch.
+    seed : int or None, default=None
+        Seed of the private generator; the global torch generator is never
+        touched.
+    rank, world_size : int, default=0, 1
+        This process's rank and the number of processes.
+    """
+
+    def __init__(
+        self,
+        n_samples,
+        batch_size,
+        shuffle=False,
+        drop_last=False,
+        seed=None,
+        rank=0,
+        world_size=1,
+    ):
+        self.n_samples = int(n_samples)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self._generator = torch.Generator()
+        if seed is not None:
+            self._generator.manual_seed(int(seed))
+
+    def __len__(self):
+        if self.drop_last:
+            return self.n_samples // self.batch_size
+        return -(-self.n_samples // self.batch_size)
+
+    def epoch(self):
+        """Yield ``(index, weight)`` of this process's share of each batch."""
+        if self.shuffle:
+            order = torch.randperm(self.n_samples, generator=self._generator)
+        else:
+            order = torch.arange(self.n_samples)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            if self.world_size == 1:
+                yield index, 1.0
+                continue
+            size = len(index)
+            low = self.rank * size // self.world_size
+            high = (self.rank + 1) * size // self.world_size
+            yield index[low:high], (high - low) * self.world_size / size
+
+
 class InMemoryBatchIterator:
     """Iterate over mini-batches of in-memory data, a whole batch per step.
 
@@ -222,6 +385,13 @@ class InMemoryBatchIterator:
         generator is never touched.
     device : str or torch.device, default="cpu"
         Where the batches are delivered.
+    rank, world_size : int, default=0, 1
+        Under data parallelism, this process's share of every batch (see
+        :class:`BatchPlan`).
+    sparse : bool, default=False
+        Deliver batches of a CSR matrix as sparse CSR tensors (for modules
+        whose first layer multiplies sparse inputs, such as
+        :class:`~sklearn_noisy.modules.MLP`) instead of densifying them.
     """
 
     def __init__(
@@ -232,12 +402,16 @@ class InMemoryBatchIterator:
         drop_last=False,
         seed=None,
         device="cpu",
+        rank=0,
+        world_size=1,
+        sparse=False,
     ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.device = torch.device(device)
+        self.sparse = sparse
         self._X = dataset.X
         self._y = dataset.y
         if isinstance(self._X, np.ndarray):
@@ -245,19 +419,19 @@ class InMemoryBatchIterator:
         if isinstance(self._y, np.ndarray):
             self._y = torch.as_tensor(self._y)
         self._n = self._X.shape[0]
-        self._generator = torch.Generator()
-        if seed is not None:
-            self._generator.manual_seed(int(seed))
+        self._plan = BatchPlan(
+            self._n, batch_size, shuffle, drop_last, seed, rank, world_size
+        )
 
     def __len__(self):
-        if self.drop_last:
-            return self._n // self.batch_size
-        return -(-self._n // self.batch_size)
+        return len(self._plan)
 
     def _take(self, data, index):
         if sp.issparse(data):
-            rows = data[index.cpu().numpy()].toarray()
-            return torch.from_numpy(rows).to(self.device, non_blocking=True)
+            rows = data[index.cpu().numpy()]
+            if self.sparse:
+                return sparse_rows_tensor(rows, self.device)
+            return torch.from_numpy(rows.toarray()).to(self.device, non_blocking=True)
         # index_select rather than data[index]: same rows, but advanced
         # indexing costs about 13 us per 128 x 64 batch on CPU, index_select 3
         # (benchmarks/speed.py, issue 2).
@@ -265,17 +439,25 @@ class InMemoryBatchIterator:
         return rows.to(self.device, non_blocking=True)
 
     def __iter__(self):
-        if self.shuffle:
-            order = torch.randperm(self._n, generator=self._generator)
-        else:
-            order = torch.arange(self._n)
-        if isinstance(self._X, torch.Tensor):
-            order = order.to(self._X.device)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            index = order[start : start + self.batch_size]
+        on_device = isinstance(self._X, torch.Tensor)
+        for index, weight in self._plan.epoch():
+            if on_device:
+                index = index.to(self._X.device)
             X = self._take(self._X, index)
             y = None if self._y is None else self._take(self._y, index)
-            yield IndexedBatch(X, y, index)
+            yield IndexedBatch(X, y, index, weight)
+
+
+def sparse_rows_tensor(rows, device="cpu"):
+    """Return CSR rows as a float32 ``torch.sparse_csr`` tensor on ``device``."""
+    rows = sp.csr_matrix(rows, dtype=np.float32)
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(rows.indptr.astype(np.int64)),
+        torch.from_numpy(rows.indices.astype(np.int64)),
+        torch.from_numpy(rows.data),
+        size=rows.shape,
+        dtype=torch.float32,
+    ).to(device)
 
 
 def fit_input_standardizer(estimator, X):

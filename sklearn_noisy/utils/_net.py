@@ -8,6 +8,8 @@ import inspect
 
 import numpy as np
 import torch
+from skorch import NeuralNetClassifier
+from skorch.hf import AccelerateMixin
 
 from .._core.modules import MLP, SmallCNN
 
@@ -164,57 +166,195 @@ def module_params(estimator, X, n_classes):
 PREDICT_BATCH_SIZE = 1024
 
 
+class IndexedNet(NeuralNetClassifier):
+    """NeuralNetClassifier whose loss honours ``IndexedBatch.weight``.
+
+    Under data parallelism each process's mean loss is scaled by its share of
+    the global batch, so that the gradients averaged over the processes are
+    those of the global batch's mean loss (issue 11). Only mean-reduced
+    per-sample losses (cross-entropy) are scaled: L_DMI is a loss of the
+    process's whole batch.
+    """
+
+    def train_step(self, batch, **fit_params):
+        """Remember the batch's loss weight, then run skorch's step."""
+        self._batch_weight = getattr(batch, "weight", 1.0)
+        return super().train_step(batch, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Return skorch's loss, scaled by the batch's share under parallelism."""
+        if training and len(y_pred) == 0:
+            # An empty share of the last batch: no loss, but a graph, so that
+            # every process joins the gradient all-reduce.
+            return y_pred.sum() * 0.0
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        weight = getattr(self, "_batch_weight", 1.0) if training else 1.0
+        criterion = getattr(self.criterion_, "module", self.criterion_)
+        if weight != 1.0 and isinstance(criterion, torch.nn.CrossEntropyLoss):
+            loss = loss * weight
+        return loss
+
+
+class AcceleratedIndexedNet(AccelerateMixin, IndexedNet):
+    """IndexedNet trained through Hugging Face Accelerate.
+
+    Two changes to skorch's :class:`~skorch.hf.AccelerateMixin`: an optimizer
+    re-created between training phases (DMIClassifier's L_DMI phase) is
+    prepared too, so that mixed precision keeps its gradient scaler; and
+    prediction does not gather outputs across processes, since every process
+    predicts all rows itself.
+    """
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """Initialise the optimizer; prepare it when the net is wrapped."""
+        super().initialize_optimizer(*args, **kwargs)
+        if self._wrapped_with_accelerator:
+            self.optimizer_ = self.accelerator.prepare(self.optimizer_)
+        return self
+
+    def evaluation_step(self, batch, training=False):
+        """Predict a batch without gathering across processes."""
+        return IndexedNet.evaluation_step(self, batch, training=training)
+
+
+def training_device(estimator):
+    """Return the device training runs on: the accelerator's, else ``device``."""
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is not None:
+        return accelerator.device
+    return torch.device(estimator.device)
+
+
+def process_layout(estimator):
+    """Return ``(rank, world_size)`` of this process under data parallelism."""
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is None:
+        return 0, 1
+    return accelerator.process_index, accelerator.num_processes
+
+
+def is_main_process(estimator):
+    """Return False on every process but the first of a data-parallel run."""
+    return process_layout(estimator)[0] == 0
+
+
+def check_accelerator(estimator):
+    """Raise unless ``accelerator`` is None or a Hugging Face ``Accelerator``."""
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is None:
+        return
+    try:
+        from accelerate import Accelerator
+    except ImportError as exc:
+        raise ImportError(
+            f"The 'accelerator' parameter of {type(estimator).__name__} needs "
+            f"Hugging Face Accelerate: pip install accelerate (or "
+            f"'sklearn-noisy[accelerate]')."
+        ) from exc
+    if not isinstance(accelerator, Accelerator):
+        raise TypeError(
+            f"The 'accelerator' parameter of {type(estimator).__name__} must be "
+            f"an accelerate.Accelerator or None; got {accelerator!r}."
+        )
+
+
 def build_net(
     estimator, X, n_outputs, *, lr, batch_size, drop_last, seed, extra_callbacks=()
 ):
     """Build the skorch net of an estimator: its module, optimizer and batching.
 
-    The net trains with cross-entropy on in-memory tensors through
-    :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` (shuffled with
-    ``seed``), has no internal validation split (the estimators hold their own)
-    and returns logits (``predict_nonlinearity=None``). The estimator's
+    The net trains with cross-entropy through
+    :func:`~sklearn_noisy.utils._stream.batch_iterator`: whole-batch slices of
+    in-memory tensors (:class:`~sklearn_noisy.utils._data.InMemoryBatchIterator`)
+    or a ``DataLoader`` over a streamed Dataset
+    (:class:`~sklearn_noisy.utils._stream.DatasetBatchIterator`), shuffled with
+    ``seed``. It has no internal validation split (the estimators hold their
+    own) and returns logits (``predict_nonlinearity=None``). The estimator's
     ``callbacks`` are deep-copied, so the user's objects are never modified.
+
+    With an ``accelerator`` (Hugging Face Accelerate), the net is skorch's
+    :class:`~skorch.hf.AccelerateMixin` net: the accelerator places the model
+    and wraps it for data parallelism and mixed precision, and each process
+    trains on its share of every global batch (see
+    :class:`~sklearn_noisy.utils._data.BatchPlan`); prediction is not sharded.
 
     With ``verbose`` on, an :class:`~sklearn_noisy.callbacks.EpochProgress`
     reports every epoch, labelled with the estimator and the phase (see
     :func:`set_progress_phase`), instead of skorch's unlabelled ``PrintLog``
     table: skorch itself runs with ``verbose=0`` so nothing is printed twice.
+    Under data parallelism only the main process reports.
     """
-    from skorch import NeuralNetClassifier
+    import scipy.sparse as sp
 
     from ..callbacks import EpochProgress
-    from ._data import InMemoryBatchIterator
+    from ._stream import batch_iterator
 
     module, module_kwargs = module_params(estimator, X, n_outputs)
     optimizer_kwargs = {
         "optimizer__" + k: v for k, v in routed_kwargs(estimator, "optimizer").items()
     }
     callbacks = [*copy.deepcopy(estimator.callbacks or []), *extra_callbacks]
-    if estimator.verbose:
+    if estimator.verbose and is_main_process(estimator):
         callbacks.append(("progress", EpochProgress(type(estimator).__name__)))
-    return NeuralNetClassifier(
+    device = training_device(estimator)
+    rank, world_size = process_layout(estimator)
+    accelerator = getattr(estimator, "accelerator", None)
+    net_class = IndexedNet
+    if accelerator is None:
+        placement = {"device": estimator.device}
+    else:
+        net_class = AcceleratedIndexedNet
+        # The accelerator places the module; phases are unwrapped by
+        # finish_training once the estimator has trained them all.
+        placement = {
+            "accelerator": accelerator,
+            "device": None,
+            "unwrap_after_train": False,
+        }
+    # The default MLP multiplies sparse batches without densifying them.
+    sparse = sp.issparse(X) and getattr(module, "accepts_sparse", False)
+    num_workers = getattr(estimator, "num_workers", 0)
+    return net_class(
         module,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=estimator.optimizer,
         lr=lr,
         batch_size=batch_size,
-        iterator_train=InMemoryBatchIterator,
+        iterator_train=batch_iterator,
         iterator_train__shuffle=True,
         iterator_train__drop_last=drop_last,
         iterator_train__seed=seed,
-        iterator_train__device=estimator.device,
-        iterator_valid=InMemoryBatchIterator,
+        iterator_train__device=device,
+        iterator_train__rank=rank,
+        iterator_train__world_size=world_size,
+        iterator_train__num_workers=num_workers,
+        iterator_train__sparse=sparse,
+        iterator_valid=batch_iterator,
         iterator_valid__batch_size=max(estimator.batch_size, PREDICT_BATCH_SIZE),
-        iterator_valid__device=estimator.device,
+        iterator_valid__device=device,
+        iterator_valid__num_workers=num_workers,
+        iterator_valid__sparse=sparse,
         train_split=None,
         classes=list(range(n_outputs)),
         callbacks=callbacks,
         predict_nonlinearity=None,
-        device=estimator.device,
         verbose=0,
+        **placement,
         **module_kwargs,
         **optimizer_kwargs,
     )
+
+
+def finish_training(net):
+    """Unwrap an accelerated net's module after the last training phase.
+
+    Accelerate wraps the module (``DistributedDataParallel``, mixed-precision
+    forward); the fitted estimator keeps the plain module, which predicts in
+    float32 and pickles.
+    """
+    unwrap = getattr(net, "_unwrap_accelerator", None)
+    if unwrap is not None:
+        unwrap()
 
 
 def set_progress_phase(net, phase):
