@@ -58,9 +58,7 @@ def test_input_standardizer_images_per_channel():
     assert std.mean.shape == (3,)
     np.testing.assert_allclose(std.mean, X.mean(axis=(0, 2, 3)))
     np.testing.assert_allclose(std.scale, X.std(axis=(0, 2, 3)))
-    np.testing.assert_allclose(
-        std.transform(X).mean(axis=(0, 2, 3)), 0, atol=1e-5
-    )
+    np.testing.assert_allclose(std.transform(X).mean(axis=(0, 2, 3)), 0, atol=1e-5)
 
 
 def test_input_standardizer_chunks_give_the_same_statistics(monkeypatch):

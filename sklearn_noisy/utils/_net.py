@@ -205,6 +205,26 @@ class AcceleratedIndexedNet(AccelerateMixin, IndexedNet):
     predicts all rows itself.
     """
 
+    def _initialize_accelerator(self):
+        # accelerate wraps every module it prepares in DistributedDataParallel,
+        # which refuses modules without trainable parameters: criteria such as
+        # cross-entropy and L_DMI are left as they are.
+        plain = {
+            name: getattr(self, name + "_")
+            for name in self._criteria
+            if not any(
+                p.requires_grad
+                for p in getattr(getattr(self, name + "_"), "parameters", list)()
+            )
+        }
+        for name in plain:
+            setattr(self, name + "_", None)
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            for name, criterion in plain.items():
+                setattr(self, name + "_", criterion)
+
     def initialize_optimizer(self, *args, **kwargs):
         """Initialise the optimizer; prepare it when the net is wrapped."""
         super().initialize_optimizer(*args, **kwargs)
@@ -310,6 +330,9 @@ def build_net(
             "accelerator": accelerator,
             "device": None,
             "unwrap_after_train": False,
+            # skorch's table goes through print, so verbose=0 silences it
+            # (the mixin's default sink, the accelerator's print, ignores it).
+            "callbacks__print_log__sink": print,
         }
     # The default MLP multiplies sparse batches without densifying them.
     sparse = sp.issparse(X) and getattr(module, "accepts_sparse", False)
