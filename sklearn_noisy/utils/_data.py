@@ -10,6 +10,8 @@ recorder keys its statistics by them, issue 3).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -451,13 +453,19 @@ class InMemoryBatchIterator:
 def sparse_rows_tensor(rows, device="cpu"):
     """Return CSR rows as a float32 ``torch.sparse_csr`` tensor on ``device``."""
     rows = sp.csr_matrix(rows, dtype=np.float32)
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(rows.indptr.astype(np.int64)),
-        torch.from_numpy(rows.indices.astype(np.int64)),
-        torch.from_numpy(rows.data),
-        size=rows.shape,
-        dtype=torch.float32,
-    ).to(device)
+    rows.sort_indices()
+    with warnings.catch_warnings():
+        # torch calls its sparse CSR support "beta" on every construction;
+        # the layout is built from a canonical scipy CSR matrix here.
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(rows.indptr.astype(np.int64)),
+            torch.from_numpy(rows.indices.astype(np.int64)),
+            torch.from_numpy(rows.data),
+            size=rows.shape,
+            dtype=torch.float32,
+            check_invariants=False,
+        ).to(device)
 
 
 def fit_input_standardizer(estimator, X):
