@@ -81,6 +81,8 @@ def _estimator_kwargs(args):
     }
     if args.max_epochs is not None:
         kwargs["max_epochs"] = args.max_epochs
+    if getattr(args, "num_workers", None):
+        kwargs["num_workers"] = args.num_workers
     return kwargs
 
 
@@ -271,6 +273,8 @@ def _fit_detector(args, data, **params):
 
     transformer = _preprocessor(data)
     X = data.X if transformer is None else transformer.fit_transform(data.X)
+    # An image folder streams: its items carry their labels.
+    y = None if data.streamed else data.y
     detector = MislabelDetector(
         method=args.method,
         contamination=args.contamination,
@@ -279,7 +283,7 @@ def _fit_detector(args, data, **params):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrustedRankingWarning)
-        return detector.fit(X, data.y)
+        return detector.fit(X, y)
 
 
 def _trust_report(detector):
@@ -374,7 +378,12 @@ def _cmd_train(args):
     transformer = _preprocessor(data)
     steps = [] if transformer is None else [("preprocess", transformer)]
     model = Pipeline([*steps, ("classifier", _classifier(args))])
-    model.fit(data.X, data.y)
+    X, y = data.X, data.y
+    if data.streamed and args.clean:
+        X = X.to_array()  # CleanLabelClassifier takes arrays
+    elif data.streamed:
+        y = None  # the streamed images carry their labels
+    model.fit(X, y)
     # How `predict` must read new data (ignored by scikit-learn).
     model.cli_input_ = {"kind": data.kind, **data.info}
     with _open_output(args.out, args.overwrite, binary=True) as file:
@@ -543,8 +552,9 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True)
             "--image-size",
             type=_positive_int,
             metavar="PIXELS",
-            help=f"resize images to PIXELS x PIXELS (default: {_IMAGE_SIZE}, or the "
-            f"size the model was trained on)",
+            help=f"resize images to PIXELS x PIXELS; an image folder is decoded "
+            f"one image at a time as training reads it (default: {_IMAGE_SIZE}, "
+            f"or the size the model was trained on)",
         )
     output = parser.add_argument_group("output")
     if out_help:
@@ -561,6 +571,14 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True)
         )
         group.add_argument(
             "--device", default="cpu", help="torch device, e.g. cuda (default: cpu)"
+        )
+        group.add_argument(
+            "--num-workers",
+            type=int,
+            default=0,
+            metavar="N",
+            help="processes that decode the images of an image folder while the "
+            "network trains (default: 0, decode in the training process)",
         )
         group.add_argument(
             "--random-state",
