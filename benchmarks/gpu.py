@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -184,6 +185,9 @@ def main(argv=None):
     # Synthetic data at few epochs: the detector's trust diagnostics are not
     # what is measured here.
     warnings.simplefilter("ignore", UntrustedRankingWarning)
+    # The estimators pick their own torch threads (one by default): make them
+    # use the bare loop's, so that the ratios compare equal resources.
+    os.environ["SKLEARN_NOISY_NUM_THREADS"] = "0"
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         print("CUDA is not available here: nothing to measure (see --device).")

@@ -176,6 +176,18 @@ class IndexedNet(NeuralNetClassifier):
     process's whole batch.
     """
 
+    def _set_training(self, training=True):
+        # skorch sets the mode of every module and criterion before every
+        # batch (a recursive module.train()); it only changes between
+        # training and prediction, so skip the walk when nothing changes.
+        if getattr(self, "_training_mode", None) is training and all(
+            getattr(getattr(self, name + "_"), "training", training) is training
+            for name in self._modules + self._criteria
+        ):
+            return
+        super()._set_training(training)
+        self._training_mode = training
+
     def train_step(self, batch, **fit_params):
         """Remember the batch's loss weight, then run skorch's step."""
         self._batch_weight = getattr(batch, "weight", 1.0)
@@ -360,6 +372,10 @@ def build_net(
         train_split=None,
         classes=list(range(n_outputs)),
         callbacks=callbacks,
+        # No internal validation split: skorch's validation scores would only
+        # be called, and do nothing, at every batch.
+        callbacks__valid_loss=None,
+        callbacks__valid_acc=None,
         predict_nonlinearity=None,
         verbose=0,
         **placement,
