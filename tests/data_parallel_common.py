@@ -3,7 +3,10 @@
 import numpy as np
 from sklearn.datasets import load_digits
 
+# No dropout: each process draws the dropout masks of its own share, so with
+# dropout two processes train as a single one only up to that randomness.
 DETECTOR_PARAMS = {
+    "module__dropout": 0.0,
     "max_epochs": 4,
     "fit_tol": None,
     "batch_size": 64,
