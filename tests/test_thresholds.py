@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from sklearn_noisy._core.thresholds import (
     count_offset,
+    early_epoch_count,
     mixture_offset,
     offset_for_count,
     sign_offset,
@@ -182,3 +183,29 @@ def test_count_offset_matches_reference_count(seed):
     scores = rng.normal(size=60)
     flagged = scores < count_offset(scores, proba, y)
     assert flagged.sum() == _reference_count(proba, y)
+
+
+def test_count_offset_counts_no_row_whose_label_the_network_prefers():
+    """Check that the count is capped by the rows predicted as another class.
+
+    An underfit network: near-uniform probabilities give low per-class
+    thresholds, and confident learning would count rows whose own label is
+    still the most probable one. Only row 2 is predicted as another class.
+    """
+    proba = np.array(
+        [[0.36, 0.34, 0.30], [0.30, 0.36, 0.34], [0.30, 0.36, 0.34], [0.34, 0.30, 0.36]]
+    )
+    y = np.array([0, 1, 0, 2])
+    scores = np.arange(4.0)
+    assert np.sum(scores < count_offset(scores, proba, y)) == 1
+
+
+@pytest.mark.parametrize(
+    "max_epochs, steps_per_epoch, expected",
+    [(30, 79, 2), (30, 5, 10), (30, 1, 30), (1, 5, 1), (30, 1000, 2)],
+)
+def test_early_epoch_count_is_fifty_steps_and_at_least_two_epochs(
+    max_epochs, steps_per_epoch, expected
+):
+    """Check the learning phase: 50 optimiser steps, 2 to max_epochs epochs."""
+    assert early_epoch_count(max_epochs, steps_per_epoch) == expected

@@ -78,9 +78,12 @@ class MLP(nn.Module):
 class SmallCNN(nn.Module):
     """Small convolutional network for images of shape ``(C, H, W)``.
 
-    Two blocks of 3x3 convolution, ReLU and 2x2 max-pooling, a global average
-    pool (so any image size works) and a linear classifier: about 20k weights
-    for ``channels=(32, 64)``, which trains on 28x28 images on a CPU.
+    Two blocks of 3x3 convolution, batch normalisation, ReLU and 2x2
+    max-pooling, a global average pool (so any image size works) and a linear
+    classifier: about 20k weights for ``channels=(32, 64)``, which trains on
+    28x28 images on a CPU. Without batch normalisation the network learned
+    nothing from BreastMNIST's 546 training images in 30 epochs (it predicted
+    the majority class, 73.1%); with it, it fits 83% of them (issue 7).
 
     Parameters
     ----------
@@ -92,6 +95,9 @@ class SmallCNN(nn.Module):
         Output channels of each convolution block.
     dropout : float, default=0.0
         Dropout probability before the linear classifier.
+    batch_norm : bool, default=True
+        Normalise each convolution's output over the batch (train mode) or
+        with running statistics (eval mode).
 
     Examples
     --------
@@ -107,16 +113,16 @@ class SmallCNN(nn.Module):
         n_classes: int,
         channels: Sequence[int] = (32, 64),
         dropout: float = 0.0,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = in_channels
         for out in channels:
-            layers += [
-                nn.Conv2d(width, out, kernel_size=3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2, ceil_mode=True),
-            ]
+            layers.append(nn.Conv2d(width, out, kernel_size=3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(out))
+            layers += [nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)]
             width = out
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)

@@ -13,8 +13,9 @@ flagged (scores follow "the lower, the more likely mislabeled").
   clears the per-class threshold ``t_j`` (the mean probability of class ``j``
   over samples labelled ``j``) for a class other than the given one, and flag
   that many of the lowest scores. The detector counts on the probabilities of
-  the learning phase (:func:`early_epoch_count` epochs: 50 optimiser steps): averaged over the
-  whole training they are overconfident once the network fits wrong labels
+  the learning phase (:func:`early_epoch_count` epochs: 50 optimiser steps):
+  averaged over the whole training they are overconfident once the network
+  fits wrong labels
   (the count was 136 for 1,007 wrong labels on MNIST-5k, 0 for 15 on the
   MNIST test set), while the first epochs still disagree with them.
 * The threshold-sample rule of AUM and SEI (Pleiss et al., 2020; Li et al.,

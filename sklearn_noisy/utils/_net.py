@@ -291,7 +291,16 @@ def check_accelerator(estimator):
 
 
 def build_net(
-    estimator, X, n_outputs, *, lr, batch_size, drop_last, seed, extra_callbacks=()
+    estimator,
+    X,
+    n_outputs,
+    *,
+    lr,
+    batch_size,
+    drop_last,
+    seed,
+    extra_callbacks=(),
+    module_defaults=None,
 ):
     """Build the skorch net of an estimator: its module, optimizer and batching.
 
@@ -322,6 +331,11 @@ def build_net(
     from ._stream import batch_iterator
 
     module, module_kwargs = module_params(estimator, X, n_outputs)
+    if estimator.module is None:
+        # The estimator's recipe for its default module (e.g. the detector's
+        # dropout); what the user routes as module__<name> wins.
+        for name, value in (module_defaults or {}).items():
+            module_kwargs.setdefault("module__" + name, value)
     optimizer_kwargs = {
         "optimizer__" + k: v for k, v in routed_kwargs(estimator, "optimizer").items()
     }
