@@ -254,6 +254,7 @@ class DatasetBatchIterator:
             collate_fn=_collate_inputs,
             pin_memory=self.device.type == "cuda",
             persistent_workers=num_workers > 0,
+            generator=_private_generator(seed),
         )
 
     def __len__(self):
@@ -266,6 +267,19 @@ class DatasetBatchIterator:
             X = self.dataset.transform(X.to(self.device, non_blocking=True))
             y = None if labels is None else labels[positions].to(self.device)
             yield IndexedBatch(X, y, positions, weight)
+
+
+def _private_generator(seed):
+    """Return the generator of a ``DataLoader``'s per-epoch base seed.
+
+    Without one, every pass of a ``DataLoader`` draws its workers' base seed
+    from torch's global generator, which also draws the dropout masks: a
+    streamed fit would then train with other masks than the same rows passed
+    as an array (and move the user's global generator).
+    """
+    generator = torch.Generator()
+    generator.manual_seed(0 if seed is None else int(seed))
+    return generator
 
 
 def take_rows(X, index):
@@ -298,6 +312,7 @@ def _scan(dataset, num_workers, moments):
         batch_size=_SCAN_BATCH_SIZE,
         num_workers=num_workers,
         collate_fn=_collate_labelled,
+        generator=_private_generator(0),
     )
     labels, shape = [], None
     for X, y in loader:
