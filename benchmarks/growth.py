@@ -18,11 +18,18 @@ and cleanlab's 5-fold route, case by case, each fit in a fresh Python process
   with a linear network (``module__hidden_units=()``) on sparse batches;
   cleanlab with ``LogisticRegression`` on the same matrix;
 * ``images50k``: a folder of ``--n-images`` generated 64 x 64 grey PNGs
-  (10 classes of noisy stripes), streamed: ``sklearn-noisy detect`` (its peak
-  is the command's), ``DMIClassifier`` on the command line's lazy Dataset,
-  both at ``--epochs-images`` epochs; cleanlab's route is estimated from the
-  detector's time per epoch (5 trainings on 80% of the rows each, the same
-  epochs), not run.
+  (10 classes of noisy stripes), streamed by ``sklearn-noisy detect`` (its
+  peak is the command's own, read with ``os.wait4``); on a folder of the
+  first ``--n-images-check`` of them (the same folder when equal), the same
+  command on the folder and on the same decoded images saved as an ``.npz``
+  array, whose scores are compared, and ``MislabelDetector`` and
+  ``DMIClassifier`` fitted on the command line's lazy Dataset; all at
+  ``--epochs-images`` epochs. cleanlab's route is estimated from that
+  detector fit's time per image (5 trainings on 80% of the
+  ``--n-images`` rows each, the same epochs), not run.
+
+``--cleanlab-cases`` limits the cases whose cleanlab route is run (the most
+expensive route: five trainings); the others print "not run".
 
 Peak memory is the process's high-water mark of resident memory
 (``ru_maxrss``); "beyond data" subtracts the mark reached once the data were
@@ -96,7 +103,7 @@ def load_case(case, workdir):
         return X, y
     from sklearn_noisy._cli_data import load_data
 
-    return load_data(Path(workdir) / "images", image_size=64).X, None
+    return load_data(Path(workdir), image_size=64).X, None
 
 
 def make_estimator(case, route, args):
@@ -195,15 +202,18 @@ def write_images(root, n_images, seed=0):
         Image.fromarray(pixels, mode="L").save(root / f"class{k}" / f"{i}.png")
 
 
-def detect_images(workdir, args):
-    """Run ``sklearn-noisy detect`` on the folder: its wall time and peak."""
-    out = Path(workdir) / "ranked.csv"
+def detect_images(data, out, args):
+    """Run ``sklearn-noisy detect`` on ``data``: its wall time and own peak.
+
+    The peak is the command's own high-water mark of resident memory
+    (``os.wait4``), not that of earlier children.
+    """
     command = [
         sys.executable,
         "-m",
         "sklearn_noisy",
         "detect",
-        str(Path(workdir) / "images"),
+        str(data),
         "--out",
         str(out),
         "--overwrite",
@@ -216,11 +226,81 @@ def detect_images(workdir, args):
         str(args.workers),
     ]
     start = time.perf_counter()
-    before = _peak_mb(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, capture_output=True, text=True, check=True)
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            errors.seek(0)
+            raise RuntimeError(errors.read().decode(errors="replace"))
     wall = time.perf_counter() - start
-    peak = _peak_mb(resource.RUSAGE_CHILDREN)
-    return {"fit_s": wall, "peak_mb": peak if peak > before else float("nan")}
+    return {"fit_s": wall, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def save_images_npz(folder, path):
+    """Save the folder's decoded images and labels as ``.npz`` (array route)."""
+    from sklearn_noisy._cli_data import load_data
+
+    data = load_data(folder, image_size=64)
+    np.savez(path, X=data.X.to_array(), y=data.y)
+
+
+def compare_scores(by_folder, by_array):
+    """Return the largest score difference of the two rankings, row by row."""
+    import pandas as pd
+
+    folder = pd.read_csv(by_folder).sort_values("path")["score"].to_numpy()
+    array = pd.read_csv(by_array).sort_values("row")["score"].to_numpy()
+    if len(folder) != len(array):
+        raise RuntimeError(f"{len(folder)} scored images against {len(array)} rows")
+    return float(np.max(np.abs(folder - array)))
+
+
+def run_images(workdir, args, lines):
+    """The streamed image-folder case: detect, array comparison, DMIClassifier."""
+    workdir = Path(workdir)
+    check = min(args.n_images_check or args.n_images, args.n_images)
+    start = time.perf_counter()
+    write_images(workdir / "images", args.n_images)
+    _say(lines, f"(wrote {args.n_images} PNGs in {time.perf_counter() - start:.0f} s)")
+    r = detect_images(workdir / "images", workdir / "ranked.csv", args)
+    r["n"] = args.n_images
+    _say(lines, _row("images50k", "detect (streamed folder)", r))
+    check_dir = workdir / "images"
+    if check < args.n_images:
+        check_dir = workdir / "images_check"
+        write_images(check_dir, check)
+        r = detect_images(check_dir, workdir / "ranked_check.csv", args)
+        r["n"] = check
+        _say(lines, _row("images50k", "detect (streamed folder)", r))
+    by_folder = workdir / (
+        "ranked.csv" if check == args.n_images else "ranked_check.csv"
+    )
+    npz = workdir / "images.npz"
+    save_images_npz(check_dir, npz)
+    r = detect_images(npz, workdir / "ranked_array.csv", args)
+    r["n"] = check
+    _say(lines, _row("images50k", "detect (same images, .npz)", r))
+    npz.unlink()
+    difference = compare_scores(by_folder, workdir / "ranked_array.csv")
+    _say(
+        lines,
+        f"{'':12s} scores of the streamed folder and the array, {check} images: "
+        f"largest difference {difference:.3g}",
+    )
+    r = run_worker("images50k", "detector", check_dir, args)
+    _say(lines, _row("images50k", "MislabelDetector (streamed)", r))
+    # Five trainings on 80% of the rows each, at the detector's pace.
+    pace = r["fit_s"] / check
+    estimate = {"fit_s": 5 * 0.8 * pace * args.n_images, "n": args.n_images}
+    r = run_worker("images50k", "dmi", check_dir, args)
+    _say(lines, _row("images50k", "DMIClassifier (streamed)", r))
+    _say(lines, _row("images50k", "cleanlab 5-fold (estimate)", estimate))
+
+
+def _say(lines, line):
+    lines.append(line)
+    print(line, flush=True)
 
 
 def parse_args(argv=None):
@@ -230,18 +310,29 @@ def parse_args(argv=None):
     parser.add_argument("--epochs-1m", type=int, default=3)
     parser.add_argument("--epochs-images", type=int, default=1)
     parser.add_argument("--n-images", type=int, default=50_000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--n-images-check",
+        type=int,
+        default=None,
+        help="images of the folder-against-array comparison and of "
+        "DMIClassifier (default: --n-images)",
+    )
+    parser.add_argument("--cleanlab-cases", nargs="*", default=None, choices=CASES)
+    parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--out", default=None)
     return parser.parse_args(argv)
 
 
 def _row(case, route, r):
-    pickled = "" if r.get("pickle_mb") is None else f"{r['pickle_mb']:8.1f}"
-    beyond = r["peak_mb"] - r["loaded_mb"] if "loaded_mb" in r else float("nan")
-    epochs = "" if r.get("epochs") is None else str(r["epochs"])
+    def number(key, form):
+        return "" if r.get(key) is None else format(r[key], form)
+
+    beyond = r["peak_mb"] - r["loaded_mb"] if "loaded_mb" in r else None
+    beyond = "" if beyond is None else f"{beyond:.0f}"
     return (
-        f"{case:12s} {route:26s} {r['fit_s']:8.1f} {r['peak_mb']:8.0f} "
-        f"{beyond:8.0f} {pickled:>8s} {epochs:>6s}"
+        f"{case:12s} {route:27s} {number('n', 'd'):>9s} {number('fit_s', '.1f'):>8s} "
+        f"{number('peak_mb', '.0f'):>8s} {beyond:>8s} "
+        f"{number('pickle_mb', '.1f'):>8s} {number('epochs', 'd'):>6s}"
     )
 
 
@@ -257,42 +348,27 @@ def main(argv=None):
     lines = [
         f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
         f"load average {os.getloadavg()[0]:.2f} at start",
-        f"{'case':12s} {'route':26s} {'fit s':>8s} {'peak MB':>8s} "
+        f"{'case':12s} {'route':27s} {'n':>9s} {'fit s':>8s} {'peak MB':>8s} "
         f"{'beyond':>8s} {'pickle':>8s} {'epochs':>6s}",
     ]
     print("\n".join(lines), flush=True)
+    cleanlab = set(CASES if args.cleanlab_cases is None else args.cleanlab_cases)
     with tempfile.TemporaryDirectory() as workdir:
         for case in args.cases:
             if case == "images50k":
-                start = time.perf_counter()
-                write_images(Path(workdir) / "images", args.n_images)
-                print(
-                    f"(wrote {args.n_images} PNGs in "
-                    f"{time.perf_counter() - start:.0f} s)",
-                    flush=True,
-                )
-                r = detect_images(workdir, args)
-                lines.append(_row(case, "detect (command line)", r))
-                print(lines[-1], flush=True)
-                estimate = 5 * 0.8 * r["fit_s"]
-                routes = ["dmi"]
-            else:
-                routes = list(ROUTES)
-            for route in routes:
-                r = run_worker(case, route, workdir, args)
+                run_images(workdir, args, lines)
+                continue
+            for route in ROUTES:
                 label = {
                     "detector": "MislabelDetector",
                     "dmi": "DMIClassifier",
                     "cleanlab": "cleanlab 5-fold"
-                    + (" (LogisticRegression)" if case == "text100k" else ""),
+                    + (" (LogisticRegr.)" if case == "text100k" else ""),
                 }[route]
-                lines.append(_row(case, label, r))
-                print(lines[-1], flush=True)
-            if case == "images50k":
-                lines.append(
-                    f"{case:12s} {'cleanlab 5-fold (estimate)':26s} {estimate:8.0f}"
-                )
-                print(lines[-1], flush=True)
+                if route == "cleanlab" and case not in cleanlab:
+                    _say(lines, f"{case:12s} {label:27s} not run")
+                    continue
+                _say(lines, _row(case, label, run_worker(case, route, workdir, args)))
     lines.append(f"load average {os.getloadavg()[0]:.2f} at end")
     if args.out:
         body = "\n".join(["```text", f"$ {command.strip()}", *lines, "```"])
