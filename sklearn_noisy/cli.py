@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 from ._cli_data import IMAGE_SIZE as _IMAGE_SIZE
-from ._cli_data import load_data as _load
+from ._cli_data import load_data as _load_data
 from ._cli_data import make_preprocessor as _preprocessor
 from ._cli_output import check_outputs as _check_outputs
 from ._cli_output import check_plot_format as _check_plot_format
@@ -238,6 +238,25 @@ def _detect_summary(detector, ranking, out):
     lines += _trust_report(detector)
     lines.append(f"Ranked rows written to {out}")
     return "\n".join(lines)
+
+
+# True while main() runs as the program (argv from sys.argv), not called
+# from Python: process-wide settings are the program's to change.
+_OWN_PROCESS = False
+
+
+def _load(path, **options):
+    """Read DATA, as :func:`~sklearn_noisy._cli_data.load_data` does.
+
+    An image folder read by the program's own process also limits glibc's
+    heap fragmentation (:func:`~sklearn_noisy._cli_images.limit_heap_fragmentation`).
+    """
+    data = _load_data(path, **options)
+    if data.streamed and _OWN_PROCESS:
+        from ._cli_images import limit_heap_fragmentation
+
+        limit_heap_fragmentation()
+    return data
 
 
 def _load_args(args):
@@ -766,6 +785,8 @@ def main(argv=None):
         0 on success, 2 on bad input or usage (with a message on stderr),
         1 when an optional dependency is missing.
     """
+    global _OWN_PROCESS
+    _OWN_PROCESS = argv is None
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)

@@ -1,11 +1,16 @@
 """The command line streams image folders (issue 11)."""
 
+import ctypes
+import sys
+
 import numpy as np
 import pandas as pd
+import pytest
 from test_cli import FAST, _write_images
 from torch.utils.data import Dataset
 
 from sklearn_noisy._cli_data import load_data
+from sklearn_noisy._cli_images import limit_heap_fragmentation
 from sklearn_noisy.cli import main
 
 
@@ -49,3 +54,26 @@ def test_cli_train_and_predict_stream_an_image_folder(tmp_path):
         table = pd.read_csv(out)
         assert len(table) == 15
         assert set(table["predicted_label"]) <= {"circle", "square", "triangle"}
+
+
+def test_limit_heap_fragmentation_fixes_glibc_mmap_threshold(monkeypatch):
+    """Check that glibc's mmap threshold is fixed at 128 KiB, unless the user set it.
+
+    ``ctypes.CDLL`` is replaced, so this process's allocator is left alone.
+    """
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's mallopt is Linux-only")
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert limit_heap_fragmentation()
+    assert calls == [(-3, 128 * 1024)]  # M_MMAP_THRESHOLD
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert not limit_heap_fragmentation()
+    assert len(calls) == 1
