@@ -13,6 +13,11 @@ noise, ``transition_matrix[i, j] = P(noisy = j | true = i)``), on real data
 - ``gce``: the same network, optimizer, batches and epochs as ``ce``, trained
   with the generalized cross-entropy of Zhang & Sabuncu (2018),
   ``(1 - p_y^q) / q`` with q = 0.7, in a skorch ``NeuralNetClassifier``.
+- ``fw``: the same network, optimizer, batches and epochs as ``ce``, trained
+  with forward-corrected cross-entropy (Patrini et al., 2017) through the
+  transition matrix estimated from the data by
+  ``sklearn_noisy.noise.estimate_label_noise`` on the 5-fold out-of-sample
+  probabilities of a logistic regression (those of ``cl_lr``).
 - ``cl_lr``: cleanlab's ``CleanLearning(LogisticRegression)`` (5-fold
   out-of-sample probabilities, prune the label issues, refit).
 - ``cl_mlp``: ``CleanLearning(MLPClassifier(hidden_layer_sizes=(256, 256)))``
@@ -23,6 +28,13 @@ Usage::
     python benchmarks/robustness.py --seeds 0 1 2 --n-jobs 2 \
         --raw benchmarks/results_robustness_raw.jsonl --out docs/benchmarks.md
     python benchmarks/robustness.py --quick --datasets digits --seeds 0
+
+Every job also estimates the transition matrix from the noisy labels, with
+``estimate_label_noise`` and with cleanlab's ``estimate_noise_matrices``
+(``estimate_py_and_noise_matrices_from_probabilities``, transposed) on the
+same probabilities: the out-of-sample ones above and the DMI model's on its
+training rows; the report gives the mean absolute error per entry against
+the true matrix.
 
 ``--out`` rewrites only the text between ``<!-- robustness:start -->`` and
 ``<!-- robustness:end -->``, section title included (appending the section if
@@ -52,7 +64,13 @@ from torch.nn import functional as F
 # root for sklearn_noisy (ahead of any installed copy).
 _HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(_HERE), str(_HERE.parent)]
-from _common import corrupt, load_split, timed, write_marked_section  # noqa: E402
+from _common import (  # noqa: E402
+    corrupt,
+    load_split,
+    noise_matrix,
+    timed,
+    write_marked_section,
+)
 
 SECTION_TITLE = "## Robust training (DMIClassifier)"
 
@@ -77,10 +95,11 @@ N_TRAIN = {"fashion": 10_000, "fashion_bag": 10_000}
 QUICK_N_TRAIN, QUICK_N_TEST = 600, 300
 CLASS_DEPENDENT = ("pair", "a", "b")
 
-METHODS = ("ce", "gce", "cl_lr", "cl_mlp", "dmi")
+METHODS = ("ce", "gce", "fw", "cl_lr", "cl_mlp", "dmi")
 LABELS = {
     "ce": "CE",
     "gce": "GCE",
+    "fw": "FW (est. T)",
     "cl_lr": "CL (LogReg)",
     "cl_mlp": "CL (MLP)",
     "dmi": "DMI",
@@ -133,7 +152,8 @@ def fit_ce(X, y, seed, epochs):
     )
 
 
-def fit_gce(X, y, seed, epochs):
+def _fit_net(X, y, seed, epochs, criterion, **criterion_params):
+    """The CE baseline's network, optimizer and batches with another criterion."""
     from skorch import NeuralNetClassifier
 
     from sklearn_noisy.modules import MLP
@@ -145,7 +165,7 @@ def fit_gce(X, y, seed, epochs):
         MLP,
         module__n_features=X.shape[1],
         module__n_classes=n_classes,
-        criterion=GCELoss,
+        criterion=criterion,
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs=epochs,
@@ -153,12 +173,14 @@ def fit_gce(X, y, seed, epochs):
         iterator_train=InMemoryBatchIterator,
         iterator_train__shuffle=True,
         iterator_train__drop_last=True,
+        iterator_train__stratify=True,
         iterator_train__seed=seed,
         iterator_valid=InMemoryBatchIterator,
         train_split=None,
         classes=list(range(n_classes)),
         predict_nonlinearity=None,
         verbose=0,
+        **{f"criterion__{k}": v for k, v in criterion_params.items()},
     )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -166,7 +188,63 @@ def fit_gce(X, y, seed, epochs):
     return net
 
 
-def fit_cl(X, y, seed, base):
+def fit_gce(X, y, seed, epochs):
+    return _fit_net(X, y, seed, epochs, GCELoss)
+
+
+def fit_fw(X, y, seed, epochs, transition_matrix):
+    from sklearn_noisy.losses import ForwardCorrectedLoss
+
+    return _fit_net(
+        X, y, seed, epochs, ForwardCorrectedLoss, transition_matrix=transition_matrix
+    )
+
+
+def cv_proba(X, y, seed):
+    """5-fold out-of-sample probabilities of a logistic regression (cleanlab's)."""
+    from cleanlab.count import estimate_cv_predicted_probabilities
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimate_cv_predicted_probabilities(
+            X, y, LogisticRegression(), cv_n_folds=5, seed=seed
+        )
+
+
+def noise_estimates(y_true, y_noisy, kind, rate, sources):
+    """Errors of the estimated transition matrices, ours and cleanlab's.
+
+    ``sources`` maps a name to predicted probabilities of the training rows;
+    for each, the mean absolute error per entry of ``estimate_label_noise``
+    and of cleanlab's estimate (its ``noise_matrix`` is the transpose of
+    ours) against the true matrix, and their noise rates.
+    """
+    from cleanlab.count import estimate_py_and_noise_matrices_from_probabilities
+
+    from sklearn_noisy.noise import estimate_label_noise
+
+    n_classes = int(y_true.max()) + 1
+    truth = noise_matrix(kind, rate, n_classes)
+    out = {"noise_rate": float(np.mean(y_true != y_noisy))}
+    for source, proba in sources.items():
+        ours, ours_rate = estimate_label_noise(
+            y_noisy, proba, classes=np.arange(n_classes)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cleanlab's own notes on tiny classes
+            prior, theirs, _, _ = estimate_py_and_noise_matrices_from_probabilities(
+                y_noisy, proba
+            )
+        out[f"mae_ours_{source}"] = float(np.abs(ours - truth).mean())
+        out[f"mae_cleanlab_{source}"] = float(np.abs(theirs.T - truth).mean())
+        out[f"rate_ours_{source}"] = ours_rate
+        out[f"rate_cleanlab_{source}"] = float(1 - prior @ np.diag(theirs))
+    return out
+
+
+def fit_cl(X, y, seed, base, pred_probs=None):
     from cleanlab.classification import CleanLearning
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -186,7 +264,9 @@ def fit_cl(X, y, seed, base):
     cl = CleanLearning(clf, seed=seed, find_label_issues_kwargs={"n_jobs": 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return cl.fit(X, labels=y)
+        # cleanlab notes that X is not used for the probabilities given.
+        warnings.filterwarnings("ignore", message="When X and pred_probs")
+        return cl.fit(X, labels=y, pred_probs=pred_probs)
 
 
 def _predict(model, X):
@@ -238,15 +318,30 @@ def _run_job(name, kind, rate, seed, methods, quick, dmi_params):
             warmup=dmi.warmup_epochs_,
             params={k: repr(getattr(dmi, k)) for k in _DMI_PARAMS},
         )
-    for method in ("ce", "gce"):
+    # Out-of-sample probabilities, shared by CL (LogReg), the noise-matrix
+    # estimates and FW; their time counts in CL (LogReg)'s.
+    cv, t_cv = timed(cv_proba, split.X_train, y_noisy, seed)
+    sources = {"cv": cv, "dmi": dmi.predict_proba(split.X_train)}
+    noise = noise_estimates(split.y_train, y_noisy, kind, rate, sources)
+    out.append(dict(base, method="noise_matrix", **noise))
+    for method in ("ce", "gce", "fw"):
         if method in methods:
-            fit = fit_ce if method == "ce" else fit_gce
-            model, t = timed(fit, split.X_train, y_noisy, seed, epochs)
+            fit = {"ce": fit_ce, "gce": fit_gce, "fw": fit_fw}[method]
+            extra = ()
+            if method == "fw":
+                from sklearn_noisy.noise import estimate_label_noise
+
+                n_classes = int(split.y_train.max()) + 1
+                extra = (
+                    estimate_label_noise(y_noisy, cv, classes=range(n_classes))[0],
+                )
+            model, t = timed(fit, split.X_train, y_noisy, seed, epochs, *extra)
             record(method, model, t, epochs=epochs)
     for method in ("cl_lr", "cl_mlp"):
         if method in methods and (method == "cl_lr" or name in CL_MLP_DATASETS):
-            model, t = timed(fit_cl, split.X_train, y_noisy, seed, method[3:])
-            record(method, model, t)
+            probs = cv if method == "cl_lr" else None
+            model, t = timed(fit_cl, split.X_train, y_noisy, seed, method[3:], probs)
+            record(method, model, t + (t_cv if method == "cl_lr" else 0.0))
     return out
 
 
@@ -254,7 +349,14 @@ def _job_key(name, kind, rate, seed):
     return f"{name}|{kind}|{rate}|{seed}"
 
 
-def run_all(datasets, seeds, methods, quick, n_jobs, raw, dmi_params):
+def _selected(kind, rate, noises):
+    """Whether a setting is in ``--noises`` (None: all settings)."""
+    return noises is None or any(
+        kind == k and (r is None or rate == r) for k, r in noises
+    )
+
+
+def run_all(datasets, seeds, methods, quick, n_jobs, raw, dmi_params, noises=None):
     """Run (or resume from ``raw``) every job; return the list of results."""
     # Workers import this file as a module (a function of __main__ would be
     # pickled by value, and its lru_cache with it).
@@ -276,6 +378,7 @@ def run_all(datasets, seeds, methods, quick, n_jobs, raw, dmi_params):
         for kind, rate in SUITE[name]
         for seed in seeds
         if _job_key(name, kind, rate, seed) not in done
+        and _selected(kind, rate, noises)
     ]
     print(f"{len(jobs)} jobs to run ({len(done)} loaded from {raw})", flush=True)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", verbose=0)
@@ -291,7 +394,7 @@ def run_all(datasets, seeds, methods, quick, n_jobs, raw, dmi_params):
             with open(raw, "a") as f:
                 f.writelines(json.dumps(r) + "\n" for r in out)
         r0 = out[0]
-        accs = " ".join(f"{r['method']}={r['acc']:.3f}" for r in out)
+        accs = " ".join(f"{r['method']}={r['acc']:.3f}" for r in out if "acc" in r)
         print(
             f"[{i}/{len(jobs)} {time.perf_counter() - start:6.0f}s] "
             f"{r0['dataset']} {r0['kind']} {r0['rate']} seed={r0['seed']}: {accs}",
@@ -314,6 +417,8 @@ def summarise(results):
     """{(dataset, kind, rate, method): (mean, std, n)} and mean fit times."""
     acc, secs = {}, {}
     for r in results:
+        if "acc" not in r:  # the noise-matrix estimates of the job
+            continue
         acc.setdefault((r["dataset"], r["kind"], r["rate"], r["method"]), []).append(
             r["acc"]
         )
@@ -448,6 +553,78 @@ def _grid_lines(names):
     return lines
 
 
+_SOURCES = {
+    "cv": "LogReg out-of-sample probabilities",
+    "dmi": "DMI's probabilities of its training rows",
+}
+
+
+def noise_table(results):
+    """Markdown: errors of the estimated transition matrices per data set."""
+    rows = [r for r in results if r["method"] == "noise_matrix"]
+    if not rows:
+        return []
+    head = ["data set", "jobs"]
+    for label in _SOURCES.values():
+        head += [f"MAE ours ({label})", f"MAE cleanlab ({label})"]
+    head += ["noise-rate error ours (LogReg)", "cleanlab (LogReg)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    names = [n for n in SUITE if any(r["dataset"] == n for r in rows)]
+    for name in names + ["all"]:
+        sel = [r for r in rows if name in (r["dataset"], "all")]
+        cells = [f"**{name}**" if name == "all" else name, str(len(sel))]
+        for source in _SOURCES:
+            ours = np.mean([r[f"mae_ours_{source}"] for r in sel])
+            theirs = np.mean([r[f"mae_cleanlab_{source}"] for r in sel])
+            cells += [
+                f"**{ours:.4f}**" if ours <= theirs else f"{ours:.4f}",
+                f"**{theirs:.4f}**" if theirs < ours else f"{theirs:.4f}",
+            ]
+        for who in ("ours", "cleanlab"):
+            err = np.mean([abs(r[f"rate_{who}_cv"] - r["noise_rate"]) for r in sel])
+            cells.append(f"{err:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    wins = {
+        source: sum(
+            r[f"mae_ours_{source}"] <= r[f"mae_cleanlab_{source}"] for r in rows
+        )
+        for source in _SOURCES
+    }
+    lines += [
+        "",
+        "Mean absolute error per entry of the estimated transition matrix "
+        "against the true one (`estimate_label_noise` against cleanlab's "
+        "`estimate_py_and_noise_matrices_from_probabilities`, the arithmetic "
+        "of `estimate_noise_matrices`, transposed), on the same probabilities; "
+        "the smaller of a pair in bold. Ours is at most cleanlab's in "
+        + ", ".join(
+            f"{wins[source]} of {len(rows)} jobs on the {label}"
+            for source, label in _SOURCES.items()
+        )
+        + ". Noise-rate error: |estimated − actual share of flipped labels|.",
+    ]
+    return lines
+
+
+def _noise_target(results):
+    rows = [r for r in results if r["method"] == "noise_matrix"]
+    if not rows:
+        return []
+    parts, held = [], True
+    for source, label in _SOURCES.items():
+        ours = np.mean([r[f"mae_ours_{source}"] for r in rows])
+        theirs = np.mean([r[f"mae_cleanlab_{source}"] for r in rows])
+        held &= ours <= theirs
+        parts.append(f"{ours:.4f} vs {theirs:.4f} on the {label}")
+    verdict = "holds" if held else "fails"
+    return [
+        f"4. Noise-matrix estimate: mean absolute error per entry at most "
+        f"cleanlab's, over all {len(rows)} jobs: **{verdict}** ("
+        + "; ".join(parts)
+        + ")."
+    ]
+
+
 def _losses_elsewhere(stats):
     """Class-independent settings where DMI is not the best mean."""
     lost = []
@@ -489,7 +666,7 @@ def render(results, args, wall, n_run):
     stats, times = summarise(results)
     seeds = sorted({r["seed"] for r in results})
     names = [n for n in SUITE if any(r["dataset"] == n for r in results)]
-    fit_minutes = sum(r["time"] for r in results) / 60
+    fit_minutes = sum(r.get("time", 0.0) for r in results) / 60
     n_jobs = len(
         {_job_key(r["dataset"], r["kind"], r["rate"], r["seed"]) for r in results}
     )
@@ -546,7 +723,10 @@ def render(results, args, wall, n_run):
     for name in names:
         out += [f"### {name}", "", DATA_NOTES[name] + ".", ""]
         out += [dataset_table(stats, times, name), ""]
-    out += ["### Targets", ""] + check_targets(stats)
+    noise_lines = noise_table(results)
+    if noise_lines:
+        out += ["### Noise matrix estimated from the data", ""] + noise_lines + [""]
+    out += ["### Targets", ""] + check_targets(stats) + _noise_target(results)
     lost = _losses_elsewhere(stats)
     if lost:
         out += [
@@ -555,6 +735,12 @@ def render(results, args, wall, n_run):
             "method has the best mean: " + "; ".join(lost) + ".",
         ]
     return "\n".join(out)
+
+
+def _parse_noise(text):
+    """``"uniform:0.8"`` -> ("uniform", 0.8); ``"pair"`` -> ("pair", None)."""
+    kind, _, rate = text.partition(":")
+    return kind, float(rate) if rate else None
 
 
 def main(argv=None):
@@ -575,6 +761,13 @@ def main(argv=None):
         help="JSON dict of DMIClassifier parameters overriding its defaults, "
         "e.g. '{\"lr\": 3e-4}' (use a separate --raw file per setting)",
     )
+    parser.add_argument(
+        "--noises",
+        nargs="+",
+        type=_parse_noise,
+        help="settings to run, as KIND or KIND:RATE (e.g. uniform:0.8 pair); "
+        "default: the whole grid of each data set",
+    )
     parser.add_argument("--raw", help="JSON-lines file of results (resumable)")
     parser.add_argument("--out", help="markdown file whose section is rewritten")
     args = parser.parse_args(argv)
@@ -589,14 +782,16 @@ def main(argv=None):
         args.n_jobs,
         args.raw,
         args.dmi_params,
+        args.noises,
     )
     results = [
         r
         for r in results
         if r["dataset"] in args.datasets
         and (r["kind"], r["rate"]) in SUITE[r["dataset"]]
+        and _selected(r["kind"], r["rate"], args.noises)
         and r["seed"] in args.seeds
-        and r["method"] in args.methods
+        and (r["method"] in args.methods or r["method"] == "noise_matrix")
     ]
     body = render(results, args, wall, n_run)
     print(body)

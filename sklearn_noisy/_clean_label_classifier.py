@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._mislabel_detector import MislabelDetector, _take_rows
-from .utils._validation import validate_data
+from .utils._validation import check_label_types, validate_data
 
 
 def _estimator_has(attr):
@@ -88,7 +90,7 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.detector = detector
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Detect, drop the flagged rows and fit the estimator on the rest.
 
         Parameters
@@ -97,6 +99,10 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Given labels; some may be wrong.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples, passed to the detector's ``fit_predict``
+            and, for the kept rows, to the estimator's ``fit``; a ValueError
+            says which of the two does not accept them.
         **fit_params : dict
             Passed to the estimator's ``fit`` (sliced to the kept rows when
             they are per-sample arrays).
@@ -107,6 +113,7 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         self._validate_params()
+        check_label_types(self, y)
         validate_data(
             self,
             X,
@@ -121,7 +128,17 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.detector_ = clone(
             MislabelDetector() if self.detector is None else self.detector
         )
-        keep = np.asarray(self.detector_.fit_predict(X, y)) == 1
+        estimator = clone(
+            LogisticRegression(max_iter=1000)
+            if self.estimator is None
+            else self.estimator
+        )
+        detector_params = {}
+        if sample_weight is not None:
+            self._check_accepts_weights(self.detector_, estimator)
+            detector_params["sample_weight"] = sample_weight
+            fit_params["sample_weight"] = np.asarray(sample_weight)
+        keep = np.asarray(self.detector_.fit_predict(X, y, **detector_params)) == 1
         self.sample_indices_ = np.flatnonzero(keep)
         self.label_issues_ = np.flatnonzero(~keep)
         n = len(keep)
@@ -131,17 +148,31 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             else v
             for k, v in fit_params.items()
         }
-        self.estimator_ = clone(
-            LogisticRegression(max_iter=1000)
-            if self.estimator is None
-            else self.estimator
-        )
+        self.estimator_ = estimator
         self.estimator_.fit(
             _take_rows(X, self.sample_indices_),
             _take_rows(y, self.sample_indices_),
             **params,
         )
         return self
+
+    def _check_accepts_weights(self, detector, estimator):
+        """Raise when the detector or the estimator cannot take sample_weight."""
+        parameters = inspect.signature(detector.fit_predict).parameters
+        if "sample_weight" not in parameters:
+            raise ValueError(
+                f"CleanLabelClassifier got sample_weight, but the fit_predict of "
+                f"its detector {type(detector).__name__} does not accept "
+                f"sample_weight. Use a detector that does (MislabelDetector) or "
+                f"fit without weights."
+            )
+        if not has_fit_parameter(estimator, "sample_weight"):
+            raise ValueError(
+                f"CleanLabelClassifier got sample_weight, but the fit of its "
+                f"estimator {type(estimator).__name__} does not accept "
+                f"sample_weight. Use an estimator that does or fit without "
+                f"weights."
+            )
 
     def predict(self, X):
         """Predict with the estimator fitted on the kept rows.

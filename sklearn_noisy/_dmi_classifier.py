@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._core.dmi import DMILoss
-from .callbacks import ValidationDMICheckpoint
+from ._core.dmi import DMILoss, dmi_matrix
+from .callbacks import SingularBatchRecorder, ValidationDMICheckpoint
 from .utils._data import (
+    check_input_values,
     fit_input_standardizer,
     fitted_input_standardizer,
     to_tensor_2d_or_nd,
@@ -33,6 +37,7 @@ from .utils._net import (
     training_device,
 )
 from .utils._stream import (
+    StreamedData,
     check_dataset_data,
     check_dataset_predict,
     is_dataset,
@@ -42,23 +47,44 @@ from .utils._threads import torch_threads
 from .utils._validation import (
     check_batch_size,
     check_classification_data,
+    check_fit_sample_weight,
     check_predict_data,
-    check_uniform_sample_weight,
     stratified_validation_split,
 )
 
 # Warm-up length when warmup_epochs="auto" but the data are too small for a
-# stratified validation split (a class with a single sample): two epochs were
-# the best fixed choice in the issue-2 measurements (MNIST-5k and
-# PneumoniaMNIST), ten memorised the noise.
+# useful validation split: two epochs were the best fixed choice in the
+# issue-2 measurements (MNIST-5k and PneumoniaMNIST), ten memorised the
+# noise; on small data _MIN_WARMUP_STEPS decides.
 _FALLBACK_WARMUP_EPOCHS = 2
 # Upper bound of the automatic warm-up, in optimiser steps. Validation L_DMI
 # can keep improving while the network starts to fit pair noise (MNIST-5k at
 # 40%: 12-18 epochs chosen, 0.79 test accuracy); capping the warm-up at 150
-# steps (7 epochs of MNIST-5k's 3,150 rows, 19 of digits' 1,131) gave the best mean and
-# worst case over eight noisy settings (mean 0.887, worst 0.822 against 0.848
-# and 0.681 uncapped; benchmarks/results_defaults.md).
+# steps (7 epochs of MNIST-5k's 3,150 rows, 19 of digits' 1,131) gave the best
+# mean and worst case over eight noisy settings (mean 0.887, worst 0.822
+# against 0.848 and 0.681 uncapped; benchmarks/results_defaults.md).
 _AUTO_WARMUP_STEPS = 150
+_AUTO_WARMUP_EPOCHS = 0
+# Length of the automatic warm-up, in optimiser steps, when no validation
+# split tells when to stop. L_DMI cannot tell a labelling from its swap, so
+# it must start from a network that already agrees with the labels; counted
+# in epochs, the warm-up of tiny data was a handful of steps (issue 8). With a
+# validation split, the warm-up runs until the network agrees with the labels
+# (ValidationDMICheckpoint) whatever max_epochs: 8 of 8 seeds of scikit-learn's
+# 100-row binary blobs then pass check_classifiers_train at max_epochs=1, 2
+# and 5 (0 of 6 did at 5 when the warm-up was capped at max_epochs epochs).
+_MIN_WARMUP_STEPS = 50
+# L_DMI batches are made large enough that the determinant of a typical batch
+# clears the loss's epsilon: |det U| of raw counts grows like
+# (batch_size * g) ** n_classes, with g the geometric mean over classes of
+# what each class adds to the joint matrix (|det J| ** (1 / n_classes), J the
+# normalised joint of the warm-up network's predictions and the labels). Below
+# eps the loss is flat and the batch trains nothing: at 50 classes, batch 128
+# and 20% warm-up accuracy, every batch (issue 8). The batch is sized so that
+# batch_size * g >= _DMI_BATCH_MARGIN, and grows to at most
+# _DMI_BATCH_GROWTH times batch_size (memory).
+_DMI_BATCH_MARGIN = 2.0
+_DMI_BATCH_GROWTH = 16
 
 
 class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
@@ -90,9 +116,11 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     warmup_epochs : int or "auto", default="auto"
         Cross-entropy epochs before L_DMI. "auto" holds out
         ``validation_fraction`` of the rows (stratified), trains cross-entropy
-        for at most ``max_epochs`` epochs and at most 150 optimiser steps
-        (longer warm-ups memorise the noise), stops after ``n_iter_no_change``
-        epochs without improvement of the validation L_DMI and starts L_DMI
+        for at most 150 optimiser steps (longer warm-ups memorise the noise;
+        ``max_epochs`` plays no part), stops after ``n_iter_no_change`` epochs
+        without improvement of the validation L_DMI, but never before the
+        network's predictions agree with the labels more often than chance
+        (L_DMI cannot tell a labelling from a permuted one), and starts L_DMI
         from the best epoch; the L_DMI phase then also keeps its best epoch on
         that split. An int trains that many cross-entropy epochs on all rows
         (0: L_DMI from scratch, which can land on a permuted labelling); with
@@ -104,14 +132,23 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     validation_fraction : float or None, default=0.1
         Share of the rows held out (stratified, with noisy labels) to pick the
         warm-up length and the best L_DMI epoch when ``warmup_epochs="auto"``.
-        With None, or data too small for a stratified split, "auto" trains
-        two cross-entropy epochs on all rows.
+        With None, or data too small for a useful split (fewer than 3
+        validation rows per class), "auto" trains 50 optimiser steps (at least
+        two epochs) of cross-entropy on all rows.
     n_iter_no_change : int, default=3
         Patience of the automatic warm-up, in epochs.
     batch_size : int, default=128
-        Rows per mini-batch; must exceed the number of classes (L_DMI's
-        determinant needs full-rank batches). Incomplete batches are dropped;
-        with fewer rows than ``batch_size`` one full batch is used.
+        Rows per mini-batch; at least the number of classes. Every batch
+        carries the class proportions of the data (stratified batches), and
+        every L_DMI batch holds every class, rows of a rare class being reused
+        within the epoch where needed: a batch that misses a class makes
+        L_DMI's determinant zero (issue 8: 98% of the batches at 50 classes
+        and batch 128 with plain shuffling). The L_DMI phase grows its batches
+        (to at most 16 times ``batch_size``) until ``|det U|`` of a typical
+        batch clears the loss's epsilon, judged from the warm-up network
+        (``dmi_batch_size_``). No row is dropped: the rows are dealt into
+        ``n_samples // batch_size`` batches (one full batch when there are
+        fewer rows).
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
         Optimizer of both phases; its arguments route as
         ``optimizer__<name>=value`` (e.g. ``optimizer__weight_decay=1e-4``).
@@ -123,9 +160,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         (image channel) to zero mean and unit variance, as
         ``StandardScaler`` does; "global": one affine map of the overall
         minimum to 0 and maximum to 1 (0-255 pixels become ``X / 255``);
-        "auto" (or True): "global" when the features' ranges lie within a
-        factor of 10 of each other, else "features". False: ``X`` as given.
+        "auto" (or True): "global" for non-negative features whose ranges
+        lie within a factor of 10 of each other and keep a spread once
+        mapped (pixels, counts), else "features". False: ``X`` as given.
         Sparse ``X`` is never rescaled (centring would densify it).
+        With ``sample_weight`` the statistics are those of the rows repeated.
+        Values beyond float32's range are refused when not standardised; a
+        warning tells when they exceed 1e6, or when every feature is constant.
     device : str, default="cpu"
         Torch device, e.g. "cuda". Ignored with ``accelerator``, which
         places the network itself.
@@ -175,11 +216,17 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         What ``standardize`` divides each centred feature (channel) by (1 for
         constant ones); None when not standardised.
     net_ : skorch.NeuralNetClassifier
-        The trained net; ``net_.history`` records ``train_loss`` and, with a
-        validation split, ``valid_dmi_loss`` and ``valid_acc`` per epoch, and
-        ``criterion`` ("cross_entropy" or "dmi").
+        The trained net; ``net_.history`` records per epoch ``train_loss``,
+        ``criterion`` ("cross_entropy" or "dmi"), with a validation split
+        ``valid_dmi_loss`` (infinite while the predictions do not agree with
+        the labels more than chance) and ``valid_acc``, and in the L_DMI
+        phase ``dmi_singular_share``, the share of batches whose ``|det U|``
+        fell below the loss's epsilon (no gradient; a warning says so when
+        it exceeds one half).
     warmup_epochs_ : int
         Cross-entropy epochs whose weights started the L_DMI phase.
+    dmi_batch_size_ : int
+        Rows per batch of the L_DMI phase (absent when ``max_epochs=0``).
     n_epochs_ : int
         Epochs trained in all (both phases).
 
@@ -195,6 +242,14 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     ``|det|`` of the joint distribution is information-monotone and, under
     noise with transition matrix ``T``, only scaled by ``|det T|``, so its
     minimiser is the same with and without the noise.
+
+    ``|det U|`` does not change when a class's rows of ``U`` are scaled, so
+    L_DMI ignores how frequent each class is: for two classes, ``det U`` of
+    hard predictions is ``n0 * n1 * (TPR + TNR - 1)``, and its minimiser is
+    the decision of best balanced accuracy, not of best accuracy. On
+    imbalanced data DMIClassifier therefore predicts the minority class more
+    often than a cross-entropy model (see the user guide's "choosing" page
+    for measurements).
 
     Why the warm-up decides: measured on MNIST-5k with 40% pair noise, two
     cross-entropy epochs before L_DMI gave 0.873 test accuracy, ten gave 0.598
@@ -291,12 +346,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             items streams through a ``DataLoader``; its labels come from the
             items.
         y : array-like of shape (n_samples,) or None
-            Observed, possibly noisy, labels of any type; None when ``X`` is
-            a Dataset.
+            Observed, possibly noisy, labels of any type (all numbers or all
+            strings); None when ``X`` is a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
-            Only None or equal weights are accepted: the mini-batch losses have
-            no per-sample weights, and other weights raise a ValueError rather
-            than being ignored.
+            Non-negative weight of each sample: how many times it counts in
+            the cross-entropy of the warm-up, in L_DMI's joint matrix ``U``
+            and in the validation scores. Rows of weight 0 are left out (as
+            if removed); only the ratios of the weights matter.
 
         Returns
         -------
@@ -305,21 +361,17 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         """
         check_routed_params(self)
         check_accelerator(self)
-        if self.warmup_epochs == "auto" and self.max_epochs == 0:
-            raise ValueError(
-                "DMIClassifier with warmup_epochs='auto' and max_epochs=0 trains "
-                "nothing: 'auto' warms up for at most max_epochs epochs. Set "
-                "max_epochs >= 1, or an int warmup_epochs for cross-entropy only "
-                "(e.g. warmup_epochs=20, max_epochs=0)."
-            )
+        self._check_schedule()
         streamed = is_dataset(X)
         if streamed:
-            X, y_enc = check_dataset_data(self, X, y)
+            X, y_enc = check_dataset_data(self, X, y, sample_weight)
         else:
             X, y_enc = check_classification_data(self, X, y)
+        sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
+        if sample_weight is not None:
+            X, y_enc, sample_weight = self._drop_unweighted(X, y_enc, sample_weight)
         n_classes = len(self.classes_)
         check_batch_size(self, n_classes, process_layout(self)[1])
-        check_uniform_sample_weight(self, sample_weight, X)
 
         rng = check_random_state(self.random_state)
         torch_seed, shuffle_seed, split_seed = draw_seeds(rng, 3)
@@ -331,12 +383,15 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         train = np.arange(len(y_enc)) if split is None else split[0]
         device = training_device(self)
         y_all = torch.as_tensor(y_enc, device=device)
-        if streamed:  # the items carry their encoded labels
-            X_all, y_train = X, None
+        if streamed:  # standardised batch by batch, by check_dataset_data's fit
+            X_all = X
         else:
-            X_all = to_tensor_2d_or_nd(X, device, fit_input_standardizer(self, X))
-            y_train = y_all[train]
-        X_train = take_rows(X_all, train)
+            standardizer = fit_input_standardizer(self, X, sample_weight)
+            check_input_values(self, X, standardizer)
+            X_all = to_tensor_2d_or_nd(X, device, standardizer)
+        w_all = None
+        if sample_weight is not None:
+            w_all = torch.as_tensor(sample_weight, dtype=torch.float32)
 
         self.net_ = build_net(
             self,
@@ -346,56 +401,177 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             batch_size=min(self.batch_size, len(train)),
             drop_last=True,
             seed=shuffle_seed,
+            extra_callbacks=[("singular_batches", SingularBatchRecorder())],
+            sample_weight=None if w_all is None else w_all[train],
+            stratify=True,
         )
         with torch_threads(), torch_seeded(torch_seed, device):
-            self._train(X_train, y_train, X_all, y_all, split)
+            self._train(X_all, y_all, w_all, train, split)
         finish_training(self.net_)
         self.n_epochs_ = len(self.net_.history)
+        self._check_training()
         return self
 
-    def _train(self, X_train, y_train, X_all, y_all, split):
+    def _check_schedule(self):
+        """Refuse schedules that train nothing."""
+        if self.max_epochs > 0 or self.warmup_epochs not in ("auto", 0):
+            return
+        raise ValueError(
+            f"DMIClassifier with warmup_epochs={self.warmup_epochs!r} and "
+            f"max_epochs=0 trains nothing: max_epochs counts the L_DMI epochs, "
+            f"and 'auto' warms up only before them. Set max_epochs >= 1, or an "
+            f"int warmup_epochs >= 1 for cross-entropy only (e.g. "
+            f"warmup_epochs=20, max_epochs=0)."
+        )
+
+    def _drop_unweighted(self, X, y_enc, sample_weight):
+        """Leave out the rows of weight 0 and the classes left without rows."""
+        keep = sample_weight > 0
+        present = np.unique(y_enc[keep])
+        self.classes_ = self.classes_[present]
+        y_kept = np.searchsorted(present, y_enc[keep])
+        X_kept = take_rows(X, np.flatnonzero(keep))
+        if isinstance(X_kept, StreamedData):  # its labels, re-encoded
+            X_kept = X_kept.with_labels(y_kept)
+        return X_kept, y_kept, sample_weight[keep]
+
+    def _warmup_length(self, steps_per_epoch, split):
+        """Cross-entropy epochs to train (at most, with a validation split)."""
+        if self.warmup_epochs != "auto":
+            return self.warmup_epochs
+        if split is not None:
+            return max(
+                _AUTO_WARMUP_EPOCHS, math.ceil(_AUTO_WARMUP_STEPS / steps_per_epoch)
+            )
+        return max(
+            _FALLBACK_WARMUP_EPOCHS, math.ceil(_MIN_WARMUP_STEPS / steps_per_epoch)
+        )
+
+    def _train(self, X_all, y_all, w_all, train, split):
         """Run the two phases; ``split`` is None or (train, valid) indices."""
         net = self.net_
         net.initialize()
+        X_train, y_train = take_rows(X_all, train), y_all[train]
+        # A streamed subset carries its encoded labels; skorch gets y=None.
+        y_fit = None if isinstance(X_train, StreamedData) else y_train
+        steps_per_epoch = max(1, len(train) // net.batch_size)
         checkpoint = None
         if split is not None:
+            valid = split[1]
             checkpoint = ValidationDMICheckpoint(
-                take_rows(X_all, split[1]),
-                y_all[split[1]],
+                take_rows(X_all, valid),
+                y_all[valid],
                 patience=self.n_iter_no_change,
+                sample_weight=None if w_all is None else w_all[valid],
             )
             add_callback(net, "valid_dmi_checkpoint", checkpoint)
-        if self.warmup_epochs == "auto" and split is not None:
-            steps_per_epoch = max(1, X_train.shape[0] // net.batch_size)
-            warmup = min(self.max_epochs, -(-_AUTO_WARMUP_STEPS // steps_per_epoch))
-        elif self.warmup_epochs == "auto":
-            warmup = _FALLBACK_WARMUP_EPOCHS
-        else:
-            warmup = self.warmup_epochs
 
+        warmup = self._warmup_length(steps_per_epoch, split)
         if warmup > 0:
             net.max_epochs = warmup
             phase = "warm-up (cross-entropy)" if self.max_epochs else "cross-entropy"
             set_progress_phase(net, phase)
-            net.partial_fit(X_train, y_train)
+            net.partial_fit(X_train, y_fit)
             self._mark_phase("cross_entropy", 0)
         self.warmup_epochs_ = (
             checkpoint.best_epoch_ if checkpoint is not None else len(net.history)
         )
+        if self.max_epochs > 0 and warmup > 0:
+            self._warn_if_not_associated(checkpoint, X_train, y_train, w_all, train)
         if self.max_epochs > 0:
             if checkpoint is not None:
                 checkpoint.patience = None
                 checkpoint.include_start = True
+            self.dmi_batch_size_ = self._dmi_batch_size(X_train, y_train, w_all, train)
             n_before = len(net.history)
-            net.set_params(criterion=DMILoss, lr=self.lr, max_epochs=self.max_epochs)
+            net.set_params(
+                criterion=DMILoss,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.dmi_batch_size_,
+                iterator_train__min_per_class=1,
+            )
             net.initialize_optimizer()
             set_progress_phase(net, "L_DMI")
-            net.partial_fit(X_train, y_train)
+            net.partial_fit(X_train, y_fit)
             self._mark_phase("dmi", n_before)
         if checkpoint is not None:
             # A fitted classifier holds its weights, not its training data:
             # drop the validation rows and the spare copy of the weights.
             checkpoint.X_valid = checkpoint.y_valid = checkpoint.best_state_ = None
+            checkpoint.sample_weight = None
+
+    def _training_joint(self, X_train, y_train, w_all, train):
+        """Normalised joint matrix of the network's predictions and the labels."""
+        logits = self.net_.forward(X_train, training=False)
+        weight = None if w_all is None else w_all[train]
+        joint = dmi_matrix(logits, y_train.to(logits.device), weight).double()
+        return joint / joint.sum()
+
+    def _dmi_batch_size(self, X_train, y_train, w_all, train):
+        """Rows per L_DMI batch: enough for |det U| to clear the epsilon."""
+        joint = self._training_joint(X_train, y_train, w_all, train)
+        n_classes = joint.shape[0]
+        logabsdet = float(torch.linalg.slogdet(joint).logabsdet)
+        per_class = math.exp(logabsdet / n_classes)  # 0 for a singular joint
+        needed = math.ceil(_DMI_BATCH_MARGIN / max(per_class, 1e-12))
+        size = max(
+            self.net_.batch_size, min(needed, _DMI_BATCH_GROWTH * self.batch_size)
+        )
+        return min(size, len(train))
+
+    def _warn_if_not_associated(self, checkpoint, X_train, y_train, w_all, train):
+        """Warn when L_DMI would start from a network that ignores the labels.
+
+        The checkpoint keeps only weights positively associated with the
+        labels on the validation split; without one, the association is
+        measured on the training rows.
+        """
+        if checkpoint is not None:
+            associated = checkpoint.best_state_ is not None
+            where = "validation split"
+        else:
+            joint = self._training_joint(X_train, y_train, w_all, train)
+            chance = (joint.sum(1) * joint.sum(0)).sum()
+            associated = float(torch.trace(joint) - chance) > 0
+            where = "training rows"
+        if not associated:
+            warnings.warn(
+                f"After {len(self.net_.history)} cross-entropy epoch(s), the "
+                f"predictions of DMIClassifier agree with the labels no more "
+                f"often than chance on its {where}; L_DMI, which cannot tell a "
+                f"labelling from a permuted one, may learn the classes "
+                f"swapped. Train the warm-up longer (warmup_epochs, "
+                f"warmup_lr) or check that y belongs to X.",
+                UserWarning,
+                stacklevel=5,
+            )
+
+    def _check_training(self):
+        """Raise on a diverged training; warn when L_DMI was mostly stuck."""
+        history = self.net_.history
+        losses = [row["train_loss"] for row in history]
+        bad = [i for i, loss in enumerate(losses, 1) if not np.isfinite(loss)]
+        if bad:
+            raise ValueError(
+                f"The training loss of DMIClassifier became non-finite at epoch "
+                f"{bad[0]} ({history[bad[0] - 1]['criterion']}): the weights "
+                f"diverged. Lower lr (L_DMI) or warmup_lr (cross-entropy), or "
+                f"leave standardize=True."
+            )
+        shares = [
+            row["dmi_singular_share"] for row in history if "dmi_singular_share" in row
+        ]
+        if shares and np.mean(shares) > 0.5:
+            warnings.warn(
+                f"{100 * np.mean(shares):.0f}% of DMIClassifier's L_DMI batches "
+                f"had |det U| below the loss's epsilon, where L_DMI has no "
+                f"gradient: the network's predictions are close to independent "
+                f"of the labels. Train the warm-up longer or increase "
+                f"batch_size (history key 'dmi_singular_share').",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _mark_phase(self, criterion, start):
         for row in self.net_.history[start:]:

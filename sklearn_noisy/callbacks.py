@@ -11,11 +11,16 @@ import sys
 import torch
 from skorch.callbacks import Callback
 
-from ._core.dmi import dmi_matrix
+from ._core.dmi import DMILoss, dmi_matrix
 from ._core.sei import DynamicsAccumulator
 from .utils._stream import take_rows
 
-__all__ = ["EpochProgress", "SEIRecorder", "ValidationDMICheckpoint"]
+__all__ = [
+    "EpochProgress",
+    "SEIRecorder",
+    "SingularBatchRecorder",
+    "ValidationDMICheckpoint",
+]
 
 
 def process_group_sum(net):
@@ -40,17 +45,31 @@ class ValidationDMICheckpoint(Callback):
     """Keep the weights with the lowest L_DMI on a (noisy) validation split.
 
     At every epoch end the module predicts the validation rows, and
-    ``-log|det(U / n_valid)|`` of the whole split (``U`` as in L_DMI) is
-    recorded in the history as ``valid_dmi_loss``, next to the noisy-label
-    accuracy ``valid_acc``. The best weights are restored when training ends;
-    with ``patience`` the training stops early after that many epochs without
-    improvement.
+    ``-log|det(U / sum(U))|`` of the whole split (``U`` as in L_DMI, weighted
+    by ``sample_weight``) is recorded in the history as ``valid_dmi_loss``,
+    next to the noisy-label accuracy ``valid_acc``. The best weights are
+    restored when training ends; with ``patience`` the training stops early
+    after that many epochs without improvement, once weights worth keeping
+    (see below) exist.
 
     L_DMI rather than accuracy selects the checkpoint because it is the
     criterion that is provably unchanged in its minimiser by instance-independent
     label noise (Xu et al., 2019, Theorem 4.2), whereas the noisy accuracy
     rewards predicting the noise when the noise is not diagonally dominant. The
     paper selects on a noisy validation split too (Section 5).
+
+    Only weights whose predictions are positively associated with the labels
+    are kept: ``trace(J) > sum_k J[k, :].sum() * J[:, k].sum()`` for the
+    joint ``J = U / sum(U)``, i.e. the predictions agree with the labels more
+    often than independent ones would (Cohen's kappa of the soft predictions
+    is positive). ``|det U|`` cannot tell a labelling from a permuted one
+    (Xu et al., 2019, Section 4), and a start anti-correlated with the labels
+    would otherwise be kept and fine-tuned into the swapped classes. For two
+    classes the condition is ``det U > 0``. A classifier that agrees with the
+    true labels meets it under any noise whose transition matrix has a
+    diagonal above ``1 / n_classes`` on average (every diagonally dominant
+    one, and one-way flips at any rate below 1 for two classes).
+    ``valid_dmi_loss`` is infinite for weights that do not.
 
     Parameters
     ----------
@@ -64,41 +83,57 @@ class ValidationDMICheckpoint(Callback):
     include_start : bool, default=False
         Score the weights before the first epoch too, so that training can only
         improve on them (used when fine-tuning from a warm start).
+    monitor : {"dmi", "accuracy"}, default="dmi"
+        Keep the weights with the lowest validation L_DMI, or with the highest
+        noisy-label accuracy.
+    sample_weight : torch.Tensor of shape (n_valid,) or None, default=None
+        Weights of the validation rows in ``U`` and in the accuracy.
     """
 
     def __init__(
-        self, X_valid, y_valid, patience=None, include_start=False, monitor="dmi"
+        self,
+        X_valid,
+        y_valid,
+        patience=None,
+        include_start=False,
+        monitor="dmi",
+        sample_weight=None,
     ):
         self.X_valid = X_valid
         self.y_valid = y_valid
         self.patience = patience
         self.include_start = include_start
         self.monitor = monitor
+        self.sample_weight = sample_weight
 
     def _score(self, net):
         logits = net.forward(self.X_valid, training=False, device=net.device)
         y = self.y_valid.to(logits.device)
-        U = dmi_matrix(logits, y) / len(y)
-        hits = (logits.argmax(1) == y).float().mean()
+        weight = None
+        if self.sample_weight is not None:
+            weight = self.sample_weight.to(logits.device, torch.float32)
+        joint = dmi_matrix(logits, y, weight).double()
+        joint = joint / joint.sum()
+        hits = (logits.argmax(1) == y).float()
+        acc = hits.mean() if weight is None else (hits * weight).sum() / weight.sum()
         all_reduce = process_group_sum(net)
         if all_reduce is not None:
             # Every process predicts the whole split with the same weights;
             # averaging makes their decisions (best epoch, early stop) agree
             # even where kernels are not bitwise reproducible (CUDA).
             n = net.accelerator.num_processes
-            shared = all_reduce(torch.cat([U.detach().flatten(), hits[None]]).double())
-            U, hits = (shared[:-1] / n).reshape(U.shape), shared[-1] / n
-        sign, logabsdet = torch.linalg.slogdet(U)
+            shared = all_reduce(
+                torch.cat([joint.detach().flatten(), acc[None].double()])
+            )
+            joint, acc = (shared[:-1] / n).reshape(joint.shape), shared[-1] / n
         # |det U| does not change when two predicted classes are swapped
         # (Xu et al., 2019, Section 4), so a permuted labelling can score as
-        # well as the right one. det(U_noisy) = det(T) det(U_clean) and a
-        # classifier that agrees with the true labels has det(U_clean) > 0:
-        # for any noise with det(T) > 0 (every diagonally dominant T, and
-        # one-way flips at any rate below 1) the right labelling has
-        # det U > 0. Weights with det U <= 0 (e.g. a random start that is
-        # anti-correlated with the labels) are never kept.
-        loss = -float(logabsdet) if float(sign) > 0 else float("inf")
-        return loss, float(hits)
+        # well as the right one: weights whose predictions agree with the
+        # labels no more often than chance are never kept.
+        chance = (joint.sum(1) * joint.sum(0)).sum()
+        associated = float(torch.trace(joint) - chance) > 0
+        loss = -float(torch.linalg.slogdet(joint).logabsdet)
+        return (loss if associated else float("inf")), float(acc)
 
     def _criterion(self, loss, acc):
         return -acc if self.monitor == "accuracy" else loss
@@ -117,7 +152,9 @@ class ValidationDMICheckpoint(Callback):
         self.best_epoch_ = 0
         self.epochs_since_best_ = 0
         if self.include_start:
-            self._keep(net, self._criterion(*self._score(net)))
+            loss, acc = self._score(net)
+            if loss < float("inf"):
+                self._keep(net, self._criterion(loss, acc))
             self.best_epoch_ = len(net.history)
 
     def on_epoch_end(self, net, **kwargs):
@@ -125,19 +162,66 @@ class ValidationDMICheckpoint(Callback):
         loss, acc = self._score(net)
         net.history.record("valid_dmi_loss", loss)
         net.history.record("valid_acc", acc)
-        if self._criterion(loss, acc) < self.best_loss_:
+        if loss < float("inf") and self._criterion(loss, acc) < self.best_loss_:
             self._keep(net, self._criterion(loss, acc))
             self.best_epoch_ = len(net.history)
         else:
             self.epochs_since_best_ += 1
         net.history.record("valid_dmi_loss_best", self.best_epoch_ == len(net.history))
-        if self.patience is not None and self.epochs_since_best_ >= self.patience:
+        # No early stop before weights worth keeping exist: a warm-up that
+        # is still anti-correlated with the labels must go on training.
+        if (
+            self.patience is not None
+            and self.best_state_ is not None
+            and self.epochs_since_best_ >= self.patience
+        ):
             raise KeyboardInterrupt  # skorch's way to end fit early
 
     def on_train_end(self, net, **kwargs):
         """Restore the best weights."""
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+
+
+class SingularBatchRecorder(Callback):
+    """Record the share of L_DMI batches whose determinant is negligible.
+
+    L_DMI is ``-log(|det U| + eps)``: where ``|det U|`` is far below ``eps``
+    (a class missing from the batch makes ``U`` singular) the loss sits at
+    ``-log(eps)`` and its gradient vanishes, so the batch trains nothing. At
+    every epoch end the share of the epoch's training batches with
+    ``|det U| <= eps`` (where the guard at least halves the gradient) is
+    recorded as ``dmi_singular_share``; epochs trained with another criterion
+    record nothing.
+
+    Parameters
+    ----------
+    eps : float, default=1e-3
+        The epsilon of the L_DMI criterion (``DMILoss.eps``).
+    """
+
+    def __init__(self, eps=1e-3):
+        self.eps = eps
+
+    def on_epoch_begin(self, net, **kwargs):
+        """Start the epoch's counts."""
+        self.n_batches_ = 0
+        self.n_singular_ = 0
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        """Count the training batch when it was trained with L_DMI."""
+        if not training or not isinstance(net.criterion_, DMILoss):
+            return
+        with torch.no_grad():
+            U = dmi_matrix(y_pred.detach(), batch[1], getattr(batch, "weight", None))
+            det = float(torch.linalg.det(U.double()))
+        self.n_batches_ += 1
+        self.n_singular_ += not abs(det) > self.eps
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record the epoch's share of singular L_DMI batches."""
+        if self.n_batches_:
+            net.history.record("dmi_singular_share", self.n_singular_ / self.n_batches_)
 
 
 class SEIRecorder(Callback):
@@ -272,7 +356,12 @@ class SEIRecorder(Callback):
 # How the history's metrics are named in progress reports; the loss is named
 # after the criterion of the phase (an L_DMI value is minus a log-determinant,
 # so negative values are normal).
-_CRITERION_NAMES = {"DMILoss": "L_DMI", "CrossEntropyLoss": "cross-entropy"}
+_CRITERION_NAMES = {
+    "DMILoss": "L_DMI",
+    "CrossEntropyLoss": "cross-entropy",
+    "WeightedCrossEntropyLoss": "cross-entropy",
+    "ForwardCorrectedLoss": "forward-corrected cross-entropy",
+}
 _METRICS = (
     ("valid_acc", "valid accuracy"),
     ("valid_dmi_loss", "valid L_DMI"),

@@ -317,7 +317,8 @@ def _trust_report(detector):
         + (
             "none flagged."
             if math.isnan(detector.flagged_agreement_)
-            else f"{detector.flagged_agreement_:.0%}."
+            else f"{detector.flagged_agreement_:.0%}; with a positive SEI over "
+            f"training: {detector.flagged_sei_agreement_:.0%}."
         )
     ]
     lines += [f"Warning: {message}" for message in detector.fit_warnings_]

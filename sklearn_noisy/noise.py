@@ -11,11 +11,14 @@ from sklearn.utils import check_random_state
 
 from ._core.noise import (
     _check_transition_matrix,
+    clean_prior,
+    estimate_transition_from_proba,
     make_transition_matrix,
     sample_noisy_labels,
 )
 
 __all__ = [
+    "estimate_label_noise",
     "estimate_transition_matrix",
     "inject_label_noise",
     "make_transition_matrix",
@@ -267,3 +270,131 @@ def estimate_transition_matrix(y_true, y_noisy, *, classes=None):
     present = row_totals[:, 0] > 0
     matrix[present] = counts[present] / row_totals[present]
     return matrix
+
+
+def estimate_label_noise(y, pred_proba, *, classes=None, anchor_fraction=0.3):
+    """Estimate the transition matrix and the noise rate without clean labels.
+
+    Row ``i`` of the matrix, ``P(noisy label = j | true label = i)``, is
+    estimated from the observed labels of the samples most confidently
+    predicted as class ``i``: under instance-independent noise, a sample that
+    surely belongs to class ``i`` (an anchor point) carries a label drawn from
+    that row, whatever its features. The noise rate, the share of samples
+    whose label differs from their true class, follows from the matrix and
+    the class prior that explains the observed label frequencies.
+
+    The probabilities should be out of sample (a network or any classifier
+    memorises some wrong labels of its own training rows, which pulls the
+    estimate toward the identity): from
+    :func:`~sklearn.model_selection.cross_val_predict` with
+    ``method="predict_proba"``, or from a noise-robust classifier such as
+    :class:`~sklearn_noisy.DMIClassifier` on rows it did not train on. The
+    training probabilities of a fitted :class:`~sklearn_noisy.MislabelDetector`
+    (``train_proba_``, averaged over the epochs) are a free second best.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Observed, possibly noisy, labels.
+
+    pred_proba : array-like of shape (n_samples, n_classes)
+        Predicted probability of each class for each sample, columns in the
+        order of `classes`.
+
+    classes : array-like of shape (n_classes,), default=None
+        The classes, in the order of the columns of `pred_proba` and of the
+        rows and columns of the result. If None, the sorted unique labels of
+        `y`, which must then number ``n_classes``.
+
+    anchor_fraction : float, default=0.3
+        Share of each class's expected number of samples (the sum of its
+        probabilities) taken as its anchors; smaller values take purer
+        anchors and fewer labels. With the default, the mean error per entry
+        over the robustness benchmark's 43 settings (5-fold LogisticRegression
+        probabilities, seed 0) was 0.039, against 0.069 for cleanlab's
+        estimate on the same probabilities (see the benchmarks page).
+
+    Returns
+    -------
+    transition_matrix : ndarray of shape (n_classes, n_classes)
+        Estimated ``transition_matrix[i, j] = P(noisy label = j | true label
+        = i)``; rows sum to 1 (cleanlab's ``noise_matrix`` is the transpose).
+
+    noise_rate : float
+        Estimated share of samples whose label is not their true class.
+
+    See Also
+    --------
+    estimate_transition_matrix : The matrix counted from clean and noisy labels.
+    sklearn_noisy.losses.ForwardCorrectedLoss : Train through an estimated matrix.
+
+    Notes
+    -----
+    This is the anchor-point estimator of Patrini et al. (2017, Section 4.1)
+    with two changes measured on the robustness benchmark: the anchors of a
+    class are a share of its most confident samples rather than the single
+    97th-percentile sample, and their observed labels are counted rather
+    than their predicted probabilities averaged, so that poorly calibrated
+    probabilities only need to rank the samples. The class prior ``p``
+    solves ``transition_matrix.T @ p = noisy label frequencies`` on the
+    simplex (non-negative least squares), and ``noise_rate = 1 - sum_i p_i
+    transition_matrix[i, i]``.
+
+    References
+    ----------
+    .. [1] G. Patrini, A. Rozza, A. K. Menon, R. Nock, L. Qu. "Making Deep
+       Neural Networks Robust to Label Noise: a Loss Correction Approach."
+       CVPR 2017. arXiv:1609.03683.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_val_predict
+    >>> from sklearn_noisy.noise import (
+    ...     estimate_label_noise, inject_label_noise, make_transition_matrix)
+    >>> X, y = load_digits(return_X_y=True)
+    >>> T = make_transition_matrix(10, 0.3, kind="pair")
+    >>> y_noisy = inject_label_noise(y, transition_matrix=T, random_state=0)
+    >>> proba = cross_val_predict(
+    ...     LogisticRegression(max_iter=2000), X / 16, y_noisy, method="predict_proba"
+    ... )
+    >>> T_hat, noise_rate = estimate_label_noise(y_noisy, proba)
+    >>> bool(np.abs(T_hat - T).mean() < 0.03)  # mean error per entry
+    True
+    >>> round(float(np.mean(y_noisy != y)), 2), round(noise_rate, 2)  # true, estimated
+    (0.31, 0.35)
+    """
+    caller = "estimate_label_noise"
+    y = _check_1d_labels(y, "y", caller)
+    proba = np.asarray(pred_proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"The 'pred_proba' parameter of {caller} must be an array of shape "
+            f"(n_samples, n_classes) with n_samples={y.shape[0]} (one row per "
+            f"label of y). Got shape {proba.shape} instead."
+        )
+    if not np.all(np.isfinite(proba)) or np.any(proba < 0):
+        raise ValueError(
+            f"The 'pred_proba' parameter of {caller} must hold finite, "
+            "non-negative probabilities. Got NaN, infinite or negative values."
+        )
+    if not (isinstance(anchor_fraction, (int, float)) and 0 < anchor_fraction <= 1):
+        raise ValueError(
+            f"The 'anchor_fraction' parameter of {caller} must be a float in "
+            f"(0, 1]. Got {anchor_fraction!r} instead."
+        )
+    classes = _check_classes(classes, [y], caller)
+    if classes.shape[0] != proba.shape[1]:
+        raise ValueError(
+            f"The 'pred_proba' parameter of {caller} must have one column per "
+            f"class: {classes.shape[0]} classes ({classes.tolist()[:10]}), got "
+            f"{proba.shape[1]} columns. Pass classes= in the order of the "
+            "columns (e.g. the classifier's classes_)."
+        )
+    y_encoded = _encode(y, classes, "y", caller)
+    matrix = estimate_transition_from_proba(y_encoded, proba, anchor_fraction)
+    noisy_prior = np.bincount(y_encoded, minlength=classes.shape[0]) / len(y_encoded)
+    prior = clean_prior(matrix, noisy_prior)
+    return matrix, float(1.0 - prior @ np.diag(matrix))

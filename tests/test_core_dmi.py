@@ -295,6 +295,47 @@ _FORBIDDEN = ("sklearn", "skorch", "pandas", "matplotlib")
 # scikit-learn), so the subprocess registers a bare package object for
 # ``sklearn_noisy`` and imports every _core module through it: what is checked
 # is what the _core layer itself pulls in.
+# sample weights --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dmi_matrix_integer_weights_equal_repeated_rows(seed):
+    """Check that a weight of k counts a row in U as k copies of it."""
+    logits, target = _batch(seed, 24, 4)
+    weight = torch.as_tensor(np.random.default_rng(seed).integers(0, 4, size=24))
+    repeated = torch.repeat_interleave(torch.arange(24), weight)
+    np.testing.assert_allclose(
+        dmi_matrix(logits, target, weight.double()),
+        dmi_matrix(logits[repeated], target[repeated]),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        float(dmi_loss(logits, target, weight.double())),
+        float(dmi_loss(logits[repeated], target[repeated])),
+        rtol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dmi_loss_weighted_matches_reference(seed):
+    """Check weighted L_DMI against the slow reference of U with scaled rows."""
+    logits, target = _batch(seed, 32, 3)
+    weight = np.random.default_rng(seed).uniform(0.1, 3.0, size=32)
+    proba = torch.softmax(logits, 1).numpy() * weight[:, None]
+    U = np.zeros((3, 3))
+    np.add.at(U, target.numpy(), proba)
+    expected = -np.log(abs(np.linalg.det(U)) + EPS)
+    loss = DMILoss()(logits, target, torch.as_tensor(weight))
+    assert float(loss) == pytest.approx(expected, rel=1e-10)
+
+
+def test_dmi_loss_bad_sample_weight_shape_raises():
+    """Check that weights of the wrong shape are refused with their shape."""
+    logits, target = _batch(0, 8, 2)
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(8,\); got"):
+        dmi_loss(logits, target, torch.ones(7))
+
+
 _IMPORT_CORE = """
 import json, pkgutil, sys
 sys.path.insert(0, {repo_dir!r})

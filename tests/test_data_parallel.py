@@ -158,3 +158,23 @@ def test_two_cpu_processes_match_one_process(tmp_path):
     classifier = DMIClassifier(**DMI_PARAMS).fit(X, y)
     agree = np.mean(result["proba"].argmax(1) == classifier.predict(X))
     assert agree > 0.9
+
+
+@pytest.mark.parametrize("estimator", [MislabelDetector, DMIClassifier])
+def test_accelerator_refuses_non_uniform_sample_weight(accelerate_state, estimator):
+    """Check that unequal weights under an accelerator raise, naming them.
+
+    Each process's loss is rescaled by its row share of the global batch; the
+    weights would need their weight share, so they are refused, not ignored.
+    Equal weights (the plain mean) are accepted.
+    """
+    from accelerate import Accelerator
+
+    X, y = make_data()
+    params = DETECTOR_PARAMS if estimator is MislabelDetector else DMI_PARAMS
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    model = estimator(accelerator=Accelerator(cpu=True), **params)
+    with pytest.raises(NotImplementedError, match="sample_weight is not supported"):
+        model.fit(X, y, sample_weight=weight)
+    model.fit(X, y, sample_weight=np.full(len(y), 2.0))
+    assert np.all(np.isfinite([row["train_loss"] for row in model.net_.history]))

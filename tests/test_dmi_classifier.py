@@ -2,6 +2,7 @@
 
 import itertools
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -9,8 +10,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -24,10 +27,16 @@ from sklearn_noisy.noise import inject_label_noise, make_transition_matrix
 # second per fit.
 FAST = dict(
     max_epochs=2,
-    warmup_epochs=2,
+    warmup_epochs=10,
     batch_size=64,
     module__hidden_units=(32,),
 )
+
+
+# Plumbing tests train a few epochs of a tiny network: L_DMI then starts from
+# predictions nearly independent of the labels, every L_DMI batch is singular,
+# and DMIClassifier says so with a ConvergenceWarning (tested below).
+STUCK = "ignore::sklearn.exceptions.ConvergenceWarning"
 
 
 @pytest.fixture(scope="module")
@@ -158,10 +167,12 @@ def test_dmi_classifier_sparse_never_densified_whole(
 
     The default MLP multiplies sparse batches as they are (never densified);
     a module without ``accepts_sparse`` gets each batch densified on its own.
+    1,200 rows: more than a prediction batch (1,024) and than an L_DMI batch
+    (grown to at most 16 times batch_size).
     """
     text, y = _sentences()
-    X = TfidfVectorizer().fit_transform(text)
-    X_big = sp.vstack([X] * 25, format="csr")  # 1200 rows > predict batch 1024
+    X = sp.vstack([TfidfVectorizer().fit_transform(text)] * 25, format="csr")
+    y = np.tile(y, 25)
     shapes = []
 
     def recording(toarray):
@@ -176,9 +187,9 @@ def test_dmi_classifier_sparse_never_densified_whole(
 
     clf = DMIClassifier(
         module,
-        batch_size=16,
+        batch_size=64,
         warmup_epochs=warmup_epochs,
-        max_epochs=2,
+        max_epochs=1,
         random_state=0,
     )
     clf.fit(X, y)
@@ -189,12 +200,12 @@ def test_dmi_classifier_sparse_never_densified_whole(
         assert fit_shapes, "the sparse rows were never densified by the iterator"
         assert max(rows for rows, _ in fit_shapes) < X.shape[0]
 
-    proba = clf.predict_proba(X_big)
-    assert proba.shape == (X_big.shape[0], 2)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (X.shape[0], 2)
     if module is None:
         assert shapes == []
     else:
-        assert shapes and max(rows for rows, _ in shapes) < X_big.shape[0]
+        assert shapes and max(rows for rows, _ in shapes) < X.shape[0]
     np.testing.assert_allclose(proba[:48], proba[48:96], rtol=1e-5, atol=1e-6)
 
 
@@ -263,13 +274,14 @@ class _FixedNet(nn.Module):
         return self.linear(X)
 
 
+@pytest.mark.filterwarnings(STUCK)
 def test_dmi_classifier_user_module_gets_routed_args(digits_small):
     """Check that module__* arguments reach a user-defined module class."""
     X, y = digits_small
     clf = DMIClassifier(
         _TinyNet,
         max_epochs=1,
-        warmup_epochs=1,
+        warmup_epochs=10,
         module__width=7,
         module__negative_slope=0.2,
         random_state=0,
@@ -287,7 +299,7 @@ def test_dmi_classifier_user_module_without_derived_args(digits_small):
     clf = DMIClassifier(
         _FixedNet,
         max_epochs=1,
-        warmup_epochs=1,
+        warmup_epochs=10,
         module__d_in=64,
         module__d_out=10,
         random_state=0,
@@ -308,13 +320,14 @@ def test_dmi_classifier_default_module_is_mlp(digits_small):
 # scikit-learn integration -------------------------------------------------
 
 
+@pytest.mark.filterwarnings(STUCK)
 def test_dmi_classifier_grid_search(digits_small):
     """Check GridSearchCV over module__hidden_units, lr and warmup_epochs."""
     X, y = digits_small
     grid = {
         "module__hidden_units": [(8,), (16,)],
         "lr": [1e-4, 1e-3],
-        "warmup_epochs": [1, 2],
+        "warmup_epochs": [10, 15],
     }
     search = GridSearchCV(
         DMIClassifier(max_epochs=1, batch_size=64, random_state=0), grid, cv=2
@@ -363,6 +376,7 @@ def test_dmi_classifier_clone_of_fitted_is_unfitted(digits_small):
     assert not hasattr(clone(clf), "net_")
 
 
+@pytest.mark.filterwarnings(STUCK)
 def test_dmi_classifier_optimizer_params_routed(digits_small):
     """Check that optimizer__* reaches the optimizer of both phases."""
     X, y = digits_small
@@ -375,6 +389,7 @@ def test_dmi_classifier_optimizer_params_routed(digits_small):
     assert optimizer.param_groups[0]["lr"] == clf.lr
 
 
+@pytest.mark.filterwarnings(STUCK)
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("warmup_epochs", [2, "auto"])
 def test_dmi_classifier_pickle_round_trip(digits_small, seed, warmup_epochs):
@@ -390,6 +405,7 @@ def test_dmi_classifier_pickle_round_trip(digits_small, seed, warmup_epochs):
 # randomness ---------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings(STUCK)
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("warmup_epochs", [2, "auto"])
 def test_dmi_classifier_same_random_state_same_output(
@@ -449,6 +465,7 @@ def test_dmi_classifier_non_deterministic_tag_follows_device(device, expected):
 # training phases ----------------------------------------------------------
 
 
+@pytest.mark.filterwarnings(STUCK)
 @pytest.mark.parametrize("warmup_epochs, max_epochs", [(3, 2), (0, 2), (2, 0)])
 def test_dmi_classifier_int_warmup_trains_exact_epochs(
     digits_small, warmup_epochs, max_epochs
@@ -471,29 +488,38 @@ def test_dmi_classifier_int_warmup_trains_exact_epochs(
 
 @pytest.mark.parametrize("seed", range(2))
 def test_dmi_classifier_auto_warmup_history(digits_small, seed):
-    """Check that warmup_epochs="auto" records CE rows, then L_DMI rows."""
+    """Check that warmup_epochs="auto" records CE rows, then L_DMI rows.
+
+    The warm-up is bounded by 150 optimiser steps (30 epochs of the 5 batches
+    of 360 training rows), not by max_epochs.
+    """
     X, y = digits_small
     clf = DMIClassifier(
         max_epochs=4, batch_size=64, module__hidden_units=(16,), random_state=seed
     ).fit(X, y)
     criteria = [row["criterion"] for row in clf.net_.history]
     n_ce = criteria.count("cross_entropy")
-    assert 1 <= n_ce <= 4
+    assert 1 <= n_ce <= 30
     assert criteria == ["cross_entropy"] * n_ce + ["dmi"] * 4
-    assert 0 <= clf.warmup_epochs_ <= n_ce
+    assert 1 <= clf.warmup_epochs_ <= n_ce
     assert clf.n_epochs_ == len(criteria)
     assert all("valid_dmi_loss" in row for row in clf.net_.history)
+    assert all("dmi_singular_share" in row for row in clf.net_.history[n_ce:])
+    assert not any("dmi_singular_share" in row for row in clf.net_.history[:n_ce])
 
 
 def test_dmi_classifier_auto_warmup_without_split_falls_back(digits_small):
-    """Check that "auto" with validation_fraction=None trains 2 CE epochs."""
+    """Check that "auto" without a validation split trains 50 steps of CE.
+
+    400 rows in batches of 64 are 6 steps per epoch: ceil(50 / 6) = 9 epochs.
+    """
     X, y = digits_small
     clf = DMIClassifier(
         **{**FAST, "warmup_epochs": "auto"}, validation_fraction=None, random_state=0
     ).fit(X, y)
     criteria = [row["criterion"] for row in clf.net_.history]
-    assert criteria == ["cross_entropy"] * 2 + ["dmi"] * 2
-    assert clf.warmup_epochs_ == 2
+    assert criteria == ["cross_entropy"] * 9 + ["dmi"] * 2
+    assert clf.warmup_epochs_ == 9
 
 
 def test_dmi_classifier_one_sample_per_class_fits():
@@ -613,13 +639,7 @@ def test_dmi_classifier_wrong_n_features_at_predict_raises(digits_small):
         clf.predict_proba(X[:, :60])
 
 
-def test_dmi_classifier_non_uniform_sample_weight_raises(digits_small):
-    """Check that non-uniform sample_weight is refused, not ignored."""
-    X, y = digits_small
-    sample_weight = np.ones(len(y))
-    sample_weight[0] = 2.0
-    with pytest.raises(ValueError, match="cannot honour non-uniform sample_weight"):
-        DMIClassifier(**FAST).fit(X, y, sample_weight=sample_weight)
+# sample weights -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("weight", [1.0, 3.0])
@@ -629,7 +649,297 @@ def test_dmi_classifier_uniform_sample_weight_same_as_none(digits_small, weight)
     expected = DMIClassifier(**FAST, random_state=0).fit(X, y).predict_proba(X)
     clf = DMIClassifier(**FAST, random_state=0)
     clf.fit(X, y, sample_weight=np.full(len(y), weight))
-    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("sparse", [False, True])
+def test_dmi_classifier_integer_weights_equal_repeated_rows(digits, seed, sparse):
+    """Check that integer weights train the network of the repeated rows.
+
+    In full batches with a fixed warm-up (no validation split, no shuffled
+    mini-batches) the two fits compute the same losses, summed in another
+    order: the probabilities agree to float32 rounding.
+    """
+    X, y = digits
+    keep = y < 4
+    X, y = X[keep][:150], y[keep][:150]
+    weight = np.random.default_rng(seed).integers(0, 4, size=len(y))
+    params = dict(
+        warmup_epochs=30,
+        max_epochs=10,
+        batch_size=1024,
+        module__hidden_units=(16,),
+        random_state=seed,
+    )
+    X_in = sp.csr_matrix(X) if sparse else X
+    weighted = DMIClassifier(**params).fit(X_in, y, sample_weight=weight)
+    X_rep = np.repeat(X, weight, axis=0)
+    X_rep = sp.csr_matrix(X_rep) if sparse else X_rep
+    repeated = DMIClassifier(**params).fit(X_rep, np.repeat(y, weight))
+    np.testing.assert_allclose(
+        weighted.predict_proba(X_in), repeated.predict_proba(X_in), atol=2e-5
+    )
+
+
+def test_dmi_classifier_integer_weights_like_repeated_rows_in_mini_batches(digits):
+    """Check that weights match repeated rows in distribution, with the defaults.
+
+    Shuffled mini-batches and the validation split differ between the two
+    fits, so they differ as two seeds do: the weighted fit agrees with the
+    repeated one on the test rows about as often as two repeated fits agree
+    with each other.
+    """
+    X, y = digits
+    keep = y < 5
+    X_train, X_test, y_train, _ = train_test_split(
+        X[keep], y[keep], test_size=0.3, random_state=0, stratify=y[keep]
+    )
+    weight = np.random.default_rng(0).integers(1, 4, size=len(y_train))
+    X_rep, y_rep = np.repeat(X_train, weight, axis=0), np.repeat(y_train, weight)
+    params = dict(max_epochs=3, module__hidden_units=(32,))
+    weighted = DMIClassifier(**params, random_state=0)
+    pred_w = weighted.fit(X_train, y_train, sample_weight=weight).predict(X_test)
+    pred_r0 = DMIClassifier(**params, random_state=0).fit(X_rep, y_rep).predict(X_test)
+    pred_r1 = DMIClassifier(**params, random_state=1).fit(X_rep, y_rep).predict(X_test)
+    between_seeds = np.mean(pred_r0 == pred_r1)
+    assert np.mean(pred_w == pred_r0) >= between_seeds - 0.03
+    assert np.mean(pred_w == pred_r1) >= between_seeds - 0.03
+
+
+def test_dmi_classifier_zero_weights_remove_rows(digits_small):
+    """Check that rows of weight 0 are left out, classes with them."""
+    X, y = digits_small
+    weight = np.ones(len(y))
+    weight[:50] = 0.0
+    weight[y == 9] = 0.0
+    keep = weight > 0
+    params = dict(**FAST, random_state=0)
+    weighted = DMIClassifier(**params).fit(X, y, sample_weight=weight)
+    removed = DMIClassifier(**params).fit(X[keep], y[keep])
+    np.testing.assert_array_equal(weighted.classes_, np.arange(9))
+    np.testing.assert_array_equal(weighted.predict_proba(X), removed.predict_proba(X))
+
+
+def test_dmi_classifier_weight_scale_does_not_matter(digits_small):
+    """Check that multiplying all weights by a constant changes nothing."""
+    X, y = digits_small
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    clf = DMIClassifier(**FAST, random_state=0)
+    expected = clf.fit(X, y, sample_weight=weight).predict_proba(X)
+    clf.fit(X, y, sample_weight=weight * 1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-5)
+
+
+def test_dmi_classifier_weights_shift_cross_entropy_predictions(digits_small):
+    """Check that up-weighting a class raises its probability elsewhere.
+
+    Measured (seeds 0-2): mean probability of class 3 on the other rows 0.012
+    unweighted, 0.034-0.038 with class 3 weighted 20 times.
+    """
+    X, y = digits_small
+    params = dict(warmup_epochs=5, max_epochs=0, batch_size=64, random_state=0)
+    plain = DMIClassifier(**params).fit(X, y)
+    heavy = DMIClassifier(**params).fit(X, y, sample_weight=np.where(y == 3, 20.0, 1))
+    others = y != 3
+    assert (
+        heavy.predict_proba(X)[others, 3].mean()
+        > 2 * plain.predict_proba(X)[others, 3].mean()
+    )
+
+
+@pytest.mark.parametrize(
+    "weight, match",
+    [
+        (lambda y: (y == 1).astype(float), r"at least 2 classes with positive"),
+        (lambda y: -np.ones(len(y)), "Negative values in data passed to"),
+        (
+            lambda y: np.zeros(len(y)),
+            "Sample weights must contain at least one non-zero",
+        ),
+        (lambda y: np.ones(len(y) - 1), "sample_weight.shape == "),
+    ],
+)
+def test_dmi_classifier_bad_sample_weight_raises(digits_small, weight, match):
+    """Check that unusable weights are refused with a message that says why."""
+    X, y = digits_small
+    with pytest.raises(ValueError, match=match):
+        DMIClassifier(**FAST).fit(X, y, sample_weight=weight(y))
+
+
+# L_DMI that acts: many classes, imbalance, untrained settings -------------
+
+
+def test_dmi_classifier_many_classes_no_stuck_batches():
+    """Check that L_DMI acts at 50 classes with the default batch of 128.
+
+    With shuffled batches, 98% of the L_DMI batches missed a class and sat at
+    -log(eps) without a gradient (issue 8); stratified batches carry every
+    class, and the batch grows until |det U| clears the epsilon.
+    """
+    X, y = make_classification(
+        n_samples=3000,
+        n_features=40,
+        n_informative=20,
+        n_classes=50,
+        class_sep=2.0,
+        random_state=0,
+    )
+    clf = DMIClassifier(max_epochs=3, random_state=0).fit(X, y)
+    history = clf.net_.history
+    shares = [
+        row["dmi_singular_share"] for row in history if "dmi_singular_share" in row
+    ]
+    assert shares == [0.0] * 3
+    assert clf.dmi_batch_size_ >= 128
+    dmi_losses = [row["train_loss"] for row in history if row["criterion"] == "dmi"]
+    assert max(dmi_losses) < -np.log(1e-3)  # never the stuck value
+    assert clf.score(X, y) > 0.2  # chance is 0.02
+
+
+@pytest.mark.parametrize("minority", [0.05, 0.01])
+def test_dmi_classifier_imbalanced_batches_hold_the_minority(minority):
+    """Check that no L_DMI batch misses the minority class at batch 32.
+
+    Shuffled batches of 32 missed a 1% class in 73% of the batches (issue 8).
+    """
+    X, y = make_classification(
+        n_samples=2000, weights=[1 - minority], flip_y=0, random_state=0
+    )
+    clf = DMIClassifier(batch_size=32, max_epochs=2, random_state=0).fit(X, y)
+    shares = [
+        r["dmi_singular_share"] for r in clf.net_.history if "dmi_singular_share" in r
+    ]
+    assert shares == [0.0, 0.0]
+
+
+def _imbalanced_scores(minority, noise, seed):
+    """Accuracy and balanced accuracy of DMI and of CE on imbalanced data."""
+    X, y = make_classification(
+        n_samples=4000,
+        n_features=20,
+        n_informative=10,
+        class_sep=1.5,
+        weights=[1 - minority],
+        flip_y=0,
+        random_state=seed,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.5, random_state=seed, stratify=y
+    )
+    if noise:
+        transition_matrix = make_transition_matrix(2, noise)
+        y_train = inject_label_noise(
+            y_train, transition_matrix=transition_matrix, random_state=seed
+        )
+    dmi = DMIClassifier(batch_size=32, random_state=seed).fit(X_train, y_train)
+    ce = DMIClassifier(
+        batch_size=32, warmup_epochs=dmi.n_epochs_, max_epochs=0, random_state=seed
+    ).fit(X_train, y_train)
+    return [
+        score(y_test, model.predict(X_test))
+        for model in (dmi, ce)
+        for score in (accuracy_score, balanced_accuracy_score)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("minority", [0.05, 0.01])
+def test_dmi_classifier_imbalanced_clean_as_good_as_cross_entropy(minority):
+    """Check DMI against CE on clean imbalanced binary data, over 4 seeds.
+
+    L_DMI's minimiser is the balanced decision (det U of two classes is
+    proportional to TPR + TNR - 1): measured over seeds 0-3, 95/5: DMI 0.991
+    accuracy / 0.959 balanced accuracy against CE 0.994 / 0.948; 99/1: 0.995
+    / 0.855 against 0.997 / 0.831.
+    """
+    dmi_acc, dmi_bacc, ce_acc, ce_bacc = np.mean(
+        [_imbalanced_scores(minority, 0.0, seed) for seed in range(4)], axis=0
+    )
+    assert dmi_bacc >= ce_bacc
+    assert dmi_acc >= ce_acc - 0.01
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(warmup_epochs=0, max_epochs=0), dict(warmup_epochs="auto", max_epochs=0)],
+)
+def test_dmi_classifier_untrained_schedule_raises(digits_small, params):
+    """Check that a schedule that trains nothing is refused, naming the fix."""
+    X, y = digits_small
+    with pytest.raises(
+        ValueError, match=r"max_epochs=0 trains nothing.*Set max_epochs"
+    ):
+        DMIClassifier(**params).fit(X, y)
+
+
+def test_dmi_classifier_diverged_training_raises(digits_small):
+    """Check that a training whose loss becomes NaN is refused, naming the fix."""
+    X, y = digits_small
+    clf = DMIClassifier(warmup_epochs=3, max_epochs=0, warmup_lr=1e30)
+    with pytest.raises(ValueError, match=r"became non-finite at epoch .*warmup_lr"):
+        clf.fit(X, y)
+
+
+def test_dmi_classifier_stuck_dmi_batches_warn(digits_small):
+    """Check that L_DMI batches stuck at the epsilon warn, naming the fix.
+
+    After 3 epochs of a 16-unit network on 400 digits, every L_DMI batch of
+    the 10 classes has |det U| below the epsilon (no gradient).
+    """
+    X, y = digits_small
+    clf = DMIClassifier(
+        warmup_epochs=3,
+        max_epochs=1,
+        batch_size=64,
+        module__hidden_units=(16,),
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match=r"100% .*L_DMI batches.*warm-up"):
+        clf.fit(X, y)
+    assert clf.net_.history[-1]["dmi_singular_share"] == 1.0
+
+
+# messages -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "y",
+    [np.array([1, "a"] * 200, dtype=object), [1, "a"] * 200, pd.Series([1, "a"] * 200)],
+)
+def test_dmi_classifier_mixed_label_types_raise(digits_small, y):
+    """Check that int and str labels mixed in y are refused, naming the fix."""
+    X, _ = digits_small
+    with pytest.raises(
+        ValueError, match=r"mixes labels of different types.*astype\(str\)"
+    ):
+        DMIClassifier(**FAST).fit(X, y)
+
+
+def test_dmi_classifier_channels_last_images_raise_with_default_module(digits):
+    """Check that the default module refuses (n, 28, 28, 2) images, naming the fix."""
+    X, y = _images(digits)
+    X = np.repeat(X.transpose(0, 2, 3, 1), 2, axis=3)
+    with pytest.raises(
+        ValueError, match=r"look channels-last.*transpose\(0, 3, 1, 2\)"
+    ):
+        DMIClassifier(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("shape", [(2, 16, 3), (28, 28, 1)])
+def test_dmi_classifier_explicit_module_layout_is_trusted(shape):
+    """Check that module=SmallCNN trains on the layout it is given, unguessed."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, *shape)).astype(np.float32)
+    y = np.arange(60) % 2
+    clf = DMIClassifier(
+        SmallCNN, warmup_epochs=2, max_epochs=1, module__channels=(4,), random_state=0
+    )
+    with warnings.catch_warnings():
+        # Random images: the network cannot learn, and says so.
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(X, y)
+    assert clf.net_.module_.features[0].in_channels == shape[0]
 
 
 @pytest.mark.parametrize(
@@ -738,6 +1048,7 @@ def test_dmi_classifier_cuda_trains_and_predicts(digits, sparse):
 # pandas, progress -------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings(STUCK)
 def test_dmi_classifier_non_numeric_column_is_named(digits_small):
     """Check that fit and predict name the non-numeric DataFrame columns."""
     X, y = digits_small
@@ -750,19 +1061,21 @@ def test_dmi_classifier_non_numeric_column_is_named(digits_small):
         clf.predict(frame.assign(a="x"))
 
 
+@pytest.mark.filterwarnings(STUCK)
 def test_dmi_classifier_verbose_names_both_phases(digits_small, capsys):
     """Check that verbose=1 logs one labelled line per epoch of each phase."""
     X, y = digits_small
-    DMIClassifier(**FAST, verbose=1, random_state=0).fit(X, y)
+    clf = DMIClassifier(**FAST, verbose=1, random_state=0).fit(X, y)
     captured = capsys.readouterr()
     assert captured.out == ""  # skorch's own table is not printed as well
     lines = captured.err.splitlines()
+    # The automatic warm-up is bounded in optimiser steps, not by max_epochs.
+    n_ce = sum(row["criterion"] == "cross_entropy" for row in clf.net_.history)
     assert [line.split(" epoch ")[0] for line in lines] == [
         "DMIClassifier warm-up (cross-entropy)"
-    ] * 2 + ["DMIClassifier L_DMI"] * 2
-    assert lines[0].startswith(
-        "DMIClassifier warm-up (cross-entropy) epoch 1/2: cross-entropy "
-    )
+    ] * n_ce + ["DMIClassifier L_DMI"] * 2
+    assert lines[0].startswith("DMIClassifier warm-up (cross-entropy) epoch 1/")
+    assert ": cross-entropy " in lines[0]
     assert lines[-1].startswith("DMIClassifier L_DMI epoch 2/2: L_DMI ")
 
 

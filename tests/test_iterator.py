@@ -9,6 +9,7 @@ from skorch.dataset import Dataset
 from sklearn_noisy.utils._data import (
     IndexedBatch,
     InMemoryBatchIterator,
+    stratified_batches,
     to_tensor_2d_or_nd,
 )
 
@@ -188,3 +189,103 @@ def test_to_tensor_2d_or_nd_float32_and_sparse_kept(X_type):
     else:
         assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
         np.testing.assert_array_equal(out.numpy().reshape(6, 4), X)
+
+
+# stratified batches and sample weights ----------------------------------------
+
+
+def _labels(counts, seed=0):
+    """Shuffled labels with ``counts[c]`` rows of class c."""
+    y = np.repeat(np.arange(len(counts)), counts)
+    return np.random.default_rng(seed).permutation(y)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stratified_batches_every_class_in_every_batch(seed):
+    """Check that min_per_class=1 puts every class, even a rare one, in each batch.
+
+    With 50 classes and 128 rows per batch, plain shuffling leaves some class
+    out of 98% of the batches (L_DMI's determinant is then zero).
+    """
+    y = torch.as_tensor(_labels([3] + [63] * 49, seed))  # class 0 rarer than batches
+    n_batches = len(y) // 128
+    batches = stratified_batches(
+        y, n_batches, torch.Generator().manual_seed(seed), min_per_class=1
+    )
+    assert len(batches) == n_batches
+    for index in batches:
+        assert torch.unique(y[index]).tolist() == list(range(50))
+    used = torch.cat(batches)
+    assert set(used.tolist()) == set(range(len(y)))  # every row at least once
+    # Only the rare class is reused: one row per batch, so 24 draws of 3 rows.
+    assert len(used) == len(y) - 3 + n_batches
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stratified_batches_keep_class_proportions(seed):
+    """Check that each batch holds each class's share, give or take one row."""
+    counts = np.array([950, 50])
+    y = torch.as_tensor(_labels(counts, seed))
+    batches = stratified_batches(y, 31, torch.Generator().manual_seed(seed))
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
+    for index in batches:
+        per_class = np.bincount(y[index].numpy(), minlength=2)
+        assert (np.abs(per_class - counts / 31) < 1).all()
+
+
+@pytest.mark.parametrize("drop_last, expected", [(True, [3, 1]), (False, [4, 1])])
+def test_iterator_stratified_batch_count(drop_last, expected):
+    """Check the number of stratified batches: n // batch_size (at least 1) or
+    ceil(n / batch_size), every row used either way."""
+    for n_samples, n_batches in zip([10, 3], expected, strict=True):
+        X, y = _data(n_samples)
+        iterator = _iterator(
+            X, y, 3, shuffle=True, drop_last=drop_last, stratify=True, seed=0
+        )
+        batches = _epoch(iterator)
+        assert len(iterator) == len(batches) == n_batches
+        index = torch.cat([i for *_, i in batches])
+        assert sorted(index.tolist()) == list(range(n_samples))
+
+
+def test_iterator_stratified_reshuffles_and_repeats_with_seed():
+    """Check that stratified epochs differ, and repeat with the same seed."""
+    X, y = _data(60)
+
+    def epochs(seed):
+        iterator = _iterator(X, y, 10, shuffle=True, stratify=True, seed=seed)
+        return [torch.cat([i for *_, i in _epoch(iterator)]) for _ in range(2)]
+
+    first = epochs(0)
+    assert not torch.equal(first[0], first[1])
+    assert all(torch.equal(a, b) for a, b in zip(first, epochs(0), strict=True))
+
+
+def test_iterator_stratified_needs_labels_and_shuffle():
+    """Check that stratify without y or without shuffle is refused."""
+    X, y = _data(10)
+    with pytest.raises(ValueError, match="stratify=True .* needs labels y"):
+        _iterator(X, None, 3, shuffle=True, stratify=True)
+    with pytest.raises(ValueError, match="shuffle=True"):
+        _iterator(X, y, 3, stratify=True)
+
+
+@pytest.mark.parametrize("stratify", [False, True])
+def test_iterator_batches_carry_sample_weights(stratify):
+    """Check that batch.weight holds the weights of the batch's rows."""
+    X, y = _data(23)
+    weight = np.random.default_rng(0).uniform(size=23)
+    iterator = _iterator(
+        X, y, 5, shuffle=True, stratify=stratify, seed=0, sample_weight=weight
+    )
+    for batch in iterator:
+        assert batch.weight.dtype == torch.float32
+        np.testing.assert_allclose(batch.weight, weight[batch.index.numpy()], rtol=1e-6)
+    assert all(batch.weight is None for batch in _iterator(X, y, 5))
+
+
+def test_iterator_sample_weight_of_wrong_length_raises():
+    """Check that weights not matching the rows are refused."""
+    X, y = _data(10)
+    with pytest.raises(ValueError, match=r"one weight per row of X \(10\)"):
+        _iterator(X, y, 3, sample_weight=np.ones(9))

@@ -683,6 +683,10 @@ def test_mislabel_detector_reports_fit_diagnostics(fitted):
         (det.flagged_share_by_class_ * counts).sum(), len(det.label_issues_)
     )
     assert 0 <= det.flagged_agreement_ <= 1
+    flagged = det.train_scores_ < det.offset_
+    assert det.flagged_sei_agreement_ == pytest.approx(
+        np.mean(det.method_scores_["sei"][flagged] >= 0)
+    )
     assert det.fit_warnings_ == []  # a healthy fit warns about nothing
 
 
@@ -703,6 +707,29 @@ def test_mislabel_detector_warns_when_the_cut_flags_most_rows():
     det = MislabelDetector(contamination=130, **FAST)
     with pytest.warns(UntrustedRankingWarning, match="flags 65% of the rows"):
         det.fit(X, y_noisy)
+
+
+def test_mislabel_detector_warns_when_the_early_count_outlives_the_scores():
+    """Check the warning when most flagged rows have a positive SEI.
+
+    A slowly learning network (small lr) on clean digits: the count from its
+    first epochs flags most rows, which it then fits and agrees with.
+    """
+    X, y = load_digits(return_X_y=True)
+    det = MislabelDetector(
+        lr=4e-4,
+        batch_size=32,
+        max_epochs=15,
+        module__hidden_units=(64,),
+        random_state=0,
+    )
+    with pytest.warns(UntrustedRankingWarning, match="agreed with the given label"):
+        det.fit(X[:600], y[:600])
+    assert det.flagged_sei_agreement_ > 0.5
+    n_negative = int(np.sum(det.method_scores_["sei"] < 0))
+    assert any(
+        f"contamination='sign' flags the {n_negative}" in w for w in det.fit_warnings_
+    )
 
 
 def test_mislabel_detector_one_way_flips_do_not_invert():

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sklearn_noisy._core import noise as core_noise
 from sklearn_noisy._core.noise import check_transition_matrix, sample_noisy_labels
 from sklearn_noisy.noise import (
+    estimate_label_noise,
     estimate_transition_matrix,
     inject_label_noise,
     make_transition_matrix,
@@ -496,11 +497,88 @@ def test_estimate_transition_matrix_invalid_raise(y_true, y_noisy, kwargs, match
         estimate_transition_matrix(y_true, y_noisy, **kwargs)
 
 
+# estimate_label_noise ------------------------------------------------------
+
+
+def _oracle_proba(y, n_classes, confidence, rng):
+    """Probabilities that rank the true class first, with noisy confidences."""
+    proba = rng.uniform(0, 1 - confidence, size=(len(y), n_classes))
+    proba[np.arange(len(y)), y] = rng.uniform(confidence, 1, size=len(y))
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "pair"])
+def test_estimate_label_noise_recovers_injected_noise(kind):
+    """Check the matrix and the noise rate from probabilities of the true class.
+
+    Probabilities that rank the true class first make every anchor a sample
+    of that class, so each row is the label histogram of its anchors: within
+    5 sigma of the injected matrix.
+    """
+    rng = np.random.RandomState(0)
+    n_samples, n_classes = 12_000, 4
+    T = make_transition_matrix(n_classes, 0.3, kind=kind)
+    y = np.arange(n_samples) % n_classes
+    y_noisy = inject_label_noise(y, transition_matrix=T, random_state=0)
+    proba = _oracle_proba(y, n_classes, 0.6, rng)
+    estimate, noise_rate = estimate_label_noise(y_noisy, proba)
+    n_anchors = 0.3 * n_samples / n_classes
+    sigma = np.sqrt(T * (1 - T) / n_anchors)
+    assert np.all(np.abs(estimate - T) <= N_SIGMA * sigma + 1 / n_anchors)
+    np.testing.assert_allclose(estimate.sum(axis=1), 1.0)
+    assert noise_rate == pytest.approx(np.mean(y_noisy != y), abs=0.03)
+
+
+def test_estimate_label_noise_follows_classes_order():
+    """Check that classes= orders the rows and columns like pred_proba."""
+    rng = np.random.RandomState(0)
+    y = np.arange(600) % 3
+    T = make_transition_matrix(3, 0.2, kind="pair")
+    y_noisy = inject_label_noise(y, transition_matrix=T, random_state=0)
+    proba = _oracle_proba(y, 3, 0.6, rng)
+    labels = np.array(["c", "a", "b"])
+    reordered, rate = estimate_label_noise(
+        labels[y_noisy], proba, classes=["c", "a", "b"]
+    )
+    plain, plain_rate = estimate_label_noise(y_noisy, proba)
+    np.testing.assert_allclose(reordered, plain)
+    assert rate == plain_rate
+
+
+def test_estimate_label_noise_does_not_modify_input():
+    """Check that the labels and probabilities passed in are left unchanged."""
+    rng = np.random.RandomState(0)
+    y = np.arange(100) % 2
+    proba = _oracle_proba(y, 2, 0.6, rng)
+    y_copy, proba_copy = y.copy(), proba.copy()
+    estimate_label_noise(y, proba)
+    np.testing.assert_array_equal(y, y_copy)
+    np.testing.assert_array_equal(proba, proba_copy)
+
+
+@pytest.mark.parametrize(
+    "y, proba, kwargs, match",
+    [
+        ([0, 1], [[0.5, 0.5]], {}, r"'pred_proba' parameter.*shape.*n_samples=2"),
+        ([0, 1], [[0.5, np.nan], [0.5, 0.5]], {}, r"'pred_proba'.*NaN"),
+        ([0, 1], [[1.5, -0.5], [0.5, 0.5]], {}, r"'pred_proba'.*negative"),
+        ([0, 1], [[1, 0, 0], [0, 1, 0]], {}, r"one column per class: 2 classes"),
+        ([0, 1], [[1, 0], [0, 1]], {"anchor_fraction": 0}, r"'anchor_fraction'"),
+        ([0, 1], [[1, 0], [0, 1]], {"anchor_fraction": 1.5}, r"'anchor_fraction'"),
+        ([0, 2], [[1, 0], [0, 1]], {"classes": [0, 1]}, r"'y' parameter.*\[2\]"),
+    ],
+)
+def test_estimate_label_noise_invalid_raise(y, proba, kwargs, match):
+    """Check that invalid inputs raise a ValueError naming the parameter."""
+    with pytest.raises(ValueError, match=match):
+        estimate_label_noise(y, proba, **kwargs)
+
+
 # layering ------------------------------------------------------------------
 
 
-def test_core_noise_imports_numpy_only():
-    """Check that _core/noise.py imports nothing beyond NumPy and the stdlib."""
+def test_core_noise_imports_numpy_and_scipy_only():
+    """Check that _core/noise.py imports nothing beyond NumPy, SciPy and stdlib."""
     source = Path(core_noise.__file__).read_text(encoding="utf-8")
     imported = set()
     for node in ast.walk(ast.parse(source)):
@@ -508,4 +586,4 @@ def test_core_noise_imports_numpy_only():
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0] if not node.level else ".")
-    assert imported <= {"numbers", "numpy"}
+    assert imported <= {"numbers", "numpy", "scipy"}

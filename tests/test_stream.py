@@ -174,3 +174,81 @@ def test_in_memory_iterator_delivers_sparse_batches_when_asked():
         np.testing.assert_allclose(
             batch[0].to_dense().numpy(), X[batch.index.numpy()].toarray(), rtol=1e-6
         )
+
+
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_dataset_iterator_stratified_weighted_batches_match_in_memory(world_size):
+    """Check that stratified, weighted batches of a Dataset equal the arrays'."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((41, 4)).astype(np.float32)
+    y = rng.choice(3, size=41, p=[0.8, 0.15, 0.05])
+    weight = rng.uniform(0.5, 2.0, size=41)
+    streamed = StreamedData(PairDataset(X, y), (4,), torch.as_tensor(y))
+    kwargs = {
+        "batch_size": 8,
+        "shuffle": True,
+        "drop_last": True,
+        "seed": 3,
+        "sample_weight": weight,
+        "stratify": True,
+        "min_per_class": 1,
+        "rank": world_size - 1,
+        "world_size": world_size,
+    }
+    memory = InMemoryBatchIterator(SkorchDataset(X, y), **kwargs)
+    stream = DatasetBatchIterator(streamed, **kwargs)
+    assert len(memory) == len(stream)
+    for _ in range(2):
+        for a, b in zip(memory, stream, strict=True):
+            np.testing.assert_array_equal(a.index, b.index)
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a.weight, b.weight)
+            np.testing.assert_allclose(b.weight, weight[b.index.numpy()], rtol=1e-6)
+            assert a.share == b.share
+            if world_size == 1:
+                assert set(b[1].tolist()) == {0, 1, 2}  # every class, every batch
+
+
+@pytest.mark.parametrize("mode", ["features", "global"])
+@pytest.mark.parametrize("shape", [(40, 7), (30, 3, 5, 4)])
+def test_running_moments_weighted_match_array_standardizer(mode, shape):
+    """Check that weighted streamed statistics equal the weighted array ones."""
+    rng = np.random.default_rng(1)
+    X = (rng.standard_normal(shape) * 5 + 100).astype(np.float32)
+    weight = rng.uniform(0.0, 3.0, size=len(X))
+    weight[:4] = 0.0
+    X[:4] = 1e4  # rows of weight 0 are not in the data: not in min/max
+    moments = RunningMoments()
+    for start in range(0, len(X), 7):
+        moments.update(torch.from_numpy(X[start : start + 7]), weight[start:][:7])
+    streamed = moments.standardizer(mode)
+    array = InputStandardizer.fit(X, mode, sample_weight=weight)
+    np.testing.assert_allclose(streamed.mean, array.mean, rtol=1e-10)
+    np.testing.assert_allclose(streamed.scale, array.scale, rtol=1e-8)
+    assert streamed.mode == array.mode
+
+
+@pytest.mark.parametrize("estimator", [MislabelDetector, DMIClassifier])
+def test_sample_weight_of_dataset_trains_as_array(digits_pairs, estimator):
+    """Check that weights of a Dataset's items train as those of an array."""
+    X, y = digits_pairs
+    weight = np.random.default_rng(0).uniform(0.2, 3.0, size=len(y))
+    weight[::10] = 0.0
+    array = estimator(**FAST, random_state=0).fit(X, y, sample_weight=weight)
+    streamed = estimator(**FAST, random_state=0).fit(
+        PairDataset(X, y), sample_weight=weight
+    )
+    np.testing.assert_allclose(streamed.input_mean_, array.input_mean_, rtol=1e-10)
+    np.testing.assert_allclose(streamed.input_scale_, array.input_scale_, rtol=1e-8)
+    if estimator is MislabelDetector:
+        np.testing.assert_allclose(
+            streamed.train_scores_, array.train_scores_, rtol=1e-4, atol=1e-5
+        )
+    else:
+        np.testing.assert_allclose(
+            streamed.predict_proba(X), array.predict_proba(X), rtol=1e-4, atol=1e-5
+        )
+        unweighted = estimator(**FAST, random_state=0).fit(PairDataset(X, y))
+        assert not np.allclose(
+            unweighted.predict_proba(X), streamed.predict_proba(X), atol=1e-3
+        )

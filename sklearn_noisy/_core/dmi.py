@@ -15,6 +15,11 @@ for CIFAR-10, Dogs vs. Cats, MR and Clothing1M: the ``+0.001`` is a negligible
 guard only for unnormalised ``U`` (with ``U / N`` and 10 classes,
 ``|det U| <= 1e-10`` and the epsilon would dominate).
 
+With sample weights ``w`` the joint matrix counts each sample ``w_i`` times,
+:math:`U = \mathrm{onehot}(\tilde y)^\top \mathrm{diag}(w) P`: an integer
+weight is the same matrix as that many copies of the row, so L_DMI of a
+weighted batch equals L_DMI of the batch with the rows repeated.
+
 Two numerical details the formula leaves open:
 
 * the determinant is always computed in at least float32, with autocast
@@ -46,8 +51,14 @@ __all__ = ["DMILoss", "dmi_loss", "dmi_matrix"]
 _DET_SWITCH = math.exp(60.0)
 
 
-def dmi_matrix(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Return ``U = onehot(target)^T softmax(logits)`` in at least float32.
+def dmi_matrix(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    sample_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Return ``U = onehot(target)^T diag(sample_weight) softmax(logits)``.
+
+    Computed in at least float32.
 
     Parameters
     ----------
@@ -55,17 +66,22 @@ def dmi_matrix(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         Unnormalised scores of the network.
     target : torch.Tensor of shape (n_samples,)
         Observed (possibly noisy) labels encoded as ``0 .. n_classes - 1``.
+    sample_weight : torch.Tensor of shape (n_samples,) or None, default=None
+        Non-negative weight of each sample: the number of times it counts.
+        None counts every sample once.
 
     Returns
     -------
     U : torch.Tensor of shape (n_classes, n_classes)
-        ``U[i, j]`` sums the probability of class ``j`` over the samples
-        labelled ``i``; raw counts, not divided by ``n_samples``.
+        ``U[i, j]`` sums the (weighted) probability of class ``j`` over the
+        samples labelled ``i``; raw counts, not divided by ``n_samples``.
     """
     dtype = torch.promote_types(logits.dtype, torch.float32)
     n_classes = logits.shape[1]
     with _no_autocast(logits.device.type):
         proba = F.softmax(logits.to(dtype), dim=1)
+        if sample_weight is not None:
+            proba = proba * sample_weight.to(device=proba.device, dtype=dtype)[:, None]
         target = target.long()
         if logits.device.type == "cpu":
             # Row i of U sums the rows of P labelled i: a scatter-add, about
@@ -93,7 +109,11 @@ def _no_autocast(device_type):
 
 
 def dmi_loss(
-    logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-3
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    sample_weight: torch.Tensor | None = None,
+    *,
+    eps: float = 1e-3,
 ) -> torch.Tensor:
     """Compute ``L_DMI = -log(|det U| + eps)`` of one batch (Xu et al., 2019).
 
@@ -103,6 +123,9 @@ def dmi_loss(
         Unnormalised scores of the network (softmax is applied here).
     target : torch.Tensor of shape (n_samples,)
         Observed labels encoded as ``0 .. n_classes - 1``.
+    sample_weight : torch.Tensor of shape (n_samples,) or None, default=None
+        Non-negative weight of each sample in ``U`` (see :func:`dmi_matrix`);
+        None counts every sample once.
     eps : float, default=1e-3
         The official constant added to ``|det U|`` of the unnormalised matrix.
 
@@ -131,7 +154,12 @@ def dmi_loss(
             f"dmi_loss expects target of shape ({logits.shape[0]},); got shape "
             f"{tuple(target.shape)}."
         )
-    U = dmi_matrix(logits, target)
+    if sample_weight is not None and sample_weight.shape != target.shape:
+        raise ValueError(
+            f"dmi_loss expects sample_weight of shape ({logits.shape[0]},); got "
+            f"shape {tuple(sample_weight.shape)}."
+        )
+    U = dmi_matrix(logits, target, sample_weight)
     with _no_autocast(logits.device.type):
         # One factorisation in the common case: det itself, kept when it is
         # finite and small enough for eps to matter; slogdet only otherwise.
@@ -146,7 +174,8 @@ class DMILoss(nn.Module):
     """L_DMI as a torch criterion: ``DMILoss()(logits, target)``.
 
     A drop-in replacement for :class:`torch.nn.CrossEntropyLoss` (same inputs:
-    logits and integer class targets); see :func:`dmi_loss` for the formula.
+    logits and integer class targets, and optional per-sample weights); see
+    :func:`dmi_loss` for the formula.
 
     Parameters
     ----------
@@ -169,6 +198,11 @@ class DMILoss(nn.Module):
         super().__init__()
         self.eps = eps
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Return L_DMI of the batch (see :func:`dmi_loss`)."""
-        return dmi_loss(logits, target, eps=self.eps)
+        return dmi_loss(logits, target, sample_weight, eps=self.eps)

@@ -14,7 +14,12 @@ categorical distribution ``transition_matrix[i]``, independently of the features
 and of the other samples (instance-independent noise, the setting of the L_DMI
 paper [1]_).
 
-This module depends on NumPy only.
+Without clean labels, the matrix can be estimated from predicted class
+probabilities (:func:`estimate_transition_from_proba`): under
+instance-independent noise, the observed labels of the rows that surely
+belong to class ``i`` follow row ``i`` of the matrix.
+
+This module depends on NumPy and SciPy only.
 
 References
 ----------
@@ -29,11 +34,17 @@ import numpy as np
 
 __all__ = [
     "check_transition_matrix",
+    "clean_prior",
+    "estimate_transition_from_proba",
     "make_transition_matrix",
     "sample_noisy_labels",
 ]
 
 _KINDS = ("symmetric", "uniform", "pair", "pairs")
+
+# Fewest anchor rows per class in estimate_transition_from_proba: a label
+# histogram of fewer rows is too coarse to estimate a row of the matrix.
+_MIN_ANCHORS = 5
 
 # Tolerance on row sums: loose enough for matrices typed by hand with a few
 # decimals or normalised in float32, tight enough to catch a transposed matrix.
@@ -413,3 +424,93 @@ def sample_noisy_labels(y_encoded, transition_matrix, rng):
         )
         y_noisy[mask] = np.minimum(drawn, last_positive[k])
     return y_noisy
+
+
+def estimate_transition_from_proba(y_encoded, proba, anchor_fraction=0.3):
+    """Estimate a transition matrix from noisy labels and predicted probabilities.
+
+    Row ``i`` of the estimate is the distribution of the observed labels over
+    the rows most confidently predicted as class ``i``: the
+    ``anchor_fraction * n_i`` rows of highest ``proba[:, i]``, where ``n_i =
+    proba[:, i].sum()`` is the expected size of class ``i`` (at least 5 rows).
+    Under instance-independent noise, a row that surely belongs to class
+    ``i`` (an anchor point) carries an observed label drawn from
+    ``transition_matrix[i]``, whatever its features, so the label histogram
+    of near-anchors estimates that row without relying on the calibration of
+    ``proba``. A smaller fraction takes purer anchors and fewer labels.
+
+    Parameters
+    ----------
+    y_encoded : ndarray of shape (n_samples,)
+        Observed labels as class indices in ``[0, n_classes)``.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities of each class, best out of sample (from
+        cross-validation, or from a noise-robust classifier).
+    anchor_fraction : float, default=0.3
+        Share of each class's expected size used as its anchors.
+
+    Returns
+    -------
+    transition_matrix : ndarray of shape (n_classes, n_classes)
+        ``transition_matrix[i, j]``: estimated ``P(noisy label = j | true
+        label = i)``; rows sum to 1 (cleanlab's ``noise_matrix`` is the
+        transpose).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_noisy._core.noise import estimate_transition_from_proba
+    >>> proba = np.repeat([[0.9, 0.1], [0.1, 0.9]], 50, axis=0)
+    >>> y_noisy = np.repeat([0, 1], 50)
+    >>> y_noisy[:10] = 1  # 10 of the 50 rows of class 0 carry label 1
+    >>> estimate_transition_from_proba(y_noisy, proba, anchor_fraction=1.0)
+    array([[0.8, 0.2],
+           [0. , 1. ]])
+    """
+    y_encoded = np.asarray(y_encoded)
+    proba = np.asarray(proba, dtype=np.float64)
+    n_samples, n_classes = proba.shape
+    expected = proba.sum(axis=0)
+    matrix = np.eye(n_classes)
+    for i in range(n_classes):
+        size = int(
+            min(n_samples, max(_MIN_ANCHORS, round(anchor_fraction * expected[i])))
+        )
+        anchors = np.argsort(-proba[:, i], kind="stable")[:size]
+        matrix[i] = np.bincount(y_encoded[anchors], minlength=n_classes) / size
+    return matrix
+
+
+def clean_prior(transition_matrix, noisy_prior):
+    """Return the class prior ``p`` whose noisy labels have prior ``noisy_prior``.
+
+    Solves ``transition_matrix.T @ p = noisy_prior`` for ``p`` on the
+    probability simplex, by non-negative least squares (exact when the matrix
+    is invertible and the solution is non-negative).
+
+    Parameters
+    ----------
+    transition_matrix : ndarray of shape (n_classes, n_classes)
+        ``transition_matrix[i, j] = P(noisy label = j | true label = i)``.
+    noisy_prior : ndarray of shape (n_classes,)
+        Frequencies of the observed labels.
+
+    Returns
+    -------
+    prior : ndarray of shape (n_classes,)
+        Estimated frequencies of the true classes; sums to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_noisy._core.noise import clean_prior
+    >>> clean_prior(np.array([[0.8, 0.2], [0.0, 1.0]]), np.array([0.4, 0.6]))
+    array([0.5, 0.5])
+    """
+    from scipy.optimize import nnls
+
+    prior, _ = nnls(np.asarray(transition_matrix, dtype=np.float64).T, noisy_prior)
+    total = prior.sum()
+    if total <= 0:
+        return np.asarray(noisy_prior, dtype=np.float64) / np.sum(noisy_prior)
+    return prior / total

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.hf import AccelerateMixin
+from skorch.utils import to_tensor
 
+from .._core.losses import ForwardCorrectedLoss, WeightedCrossEntropyLoss
 from .._core.modules import MLP, SmallCNN
 
 # Double-underscore parameters that the estimators route to skorch, as skorch
@@ -106,6 +108,17 @@ def resolve_module(estimator, X):
             module = MLP
         elif X.ndim == 4:
             module = SmallCNN
+            # Only the default module guesses the layout: a module the user
+            # chose is trusted with whatever layout it was given.
+            if _looks_channels_last(X.shape):
+                raise ValueError(
+                    f"{name} got images of shape {X.shape}, which look "
+                    f"channels-last (n, height, width, channels); its default "
+                    f"module SmallCNN expects channels first (n, channels, "
+                    f"height, width). Transpose them with "
+                    f"X.transpose(0, 3, 1, 2), or pass module=SmallCNN "
+                    f"explicitly to use this layout as it is."
+                )
         else:
             raise ValueError(
                 f"{name} with module=None expects 2-D X (n_samples, n_features) "
@@ -125,12 +138,6 @@ def resolve_module(estimator, X):
             f"got X of shape {X.shape}. Flatten it with X.reshape(len(X), -1) or "
             f"pass module=SmallCNN for images of shape (n, channels, height, width)."
         )
-    if module is SmallCNN and X.ndim == 4 and _looks_channels_last(X.shape):
-        raise ValueError(
-            f"{name} got images of shape {X.shape}, which look channels-last "
-            f"(n, height, width, channels); SmallCNN expects (n, channels, "
-            f"height, width). Transpose them with X.transpose(0, 3, 1, 2)."
-        )
     if module is SmallCNN and X.ndim != 4:
         raise ValueError(
             f"{name}'s module SmallCNN expects 4-D X of shape (n_samples, channels, "
@@ -149,8 +156,13 @@ def resolve_module(estimator, X):
 
 
 def _looks_channels_last(shape):
-    """Return True for (n, H, W, C) shapes with a colour axis last, e.g. 28x28x1."""
-    return shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
+    """Return True for (n, H, W, C) shapes: a short last axis after a long one.
+
+    A channel axis holds at most 4 planes (grey, grey + alpha, RGB, RGBA) and
+    an image side more: (n, 28, 28, 1) and (n, 28, 28, 2) are channels-last,
+    (n, 2, 16, 3) and (n, 4, 4, 4) are read as channels-first.
+    """
+    return shape[3] <= 4 < shape[1]
 
 
 def module_params(estimator, X, n_classes):
@@ -167,14 +179,29 @@ PREDICT_BATCH_SIZE = 1024
 
 
 class IndexedNet(NeuralNetClassifier):
-    """NeuralNetClassifier whose loss honours ``IndexedBatch.weight``.
+    """NeuralNetClassifier whose loss honours the weights of an ``IndexedBatch``.
 
-    Under data parallelism each process's mean loss is scaled by its share of
-    the global batch, so that the gradients averaged over the processes are
-    those of the global batch's mean loss (issue 11). Only mean-reduced
-    per-sample losses (cross-entropy) are scaled: L_DMI is a loss of the
-    process's whole batch.
+    skorch's training step hands the criterion ``(y_pred, y_true)`` only; the
+    batches of :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` (and
+    of the streamed iterator) also carry the rows' sample weights
+    (``batch.weight``), and the criteria of this package (cross-entropy,
+    L_DMI, forward correction) take them as a third argument. Unweighted
+    batches (``batch.weight`` None) compute exactly the loss of a plain
+    ``NeuralNetClassifier``. (The estimators compose this net; they do not
+    subclass it.)
+
+    Under data parallelism each process's mean loss is also scaled by its
+    share of the global batch (``batch.share``), so that the gradients
+    averaged over the processes are those of the global batch's mean loss
+    (issue 11). Only mean-reduced per-sample losses (cross-entropy, forward
+    correction) are scaled: L_DMI is a loss of the process's whole batch.
     """
+
+    _PER_SAMPLE_CRITERIA = (
+        torch.nn.CrossEntropyLoss,
+        WeightedCrossEntropyLoss,
+        ForwardCorrectedLoss,
+    )
 
     def _set_training(self, training=True):
         # skorch sets the mode of every module and criterion before every
@@ -189,21 +216,37 @@ class IndexedNet(NeuralNetClassifier):
         self._training_mode = training
 
     def train_step(self, batch, **fit_params):
-        """Remember the batch's loss weight, then run skorch's step."""
-        self._batch_weight = getattr(batch, "weight", 1.0)
-        return super().train_step(batch, **fit_params)
+        """Remember the batch's sample weights and share, then run the step."""
+        self._batch_sample_weight = getattr(batch, "weight", None)
+        self._batch_share = getattr(batch, "share", 1.0)
+        try:
+            return super().train_step(batch, **fit_params)
+        finally:
+            self._batch_sample_weight = None
+            self._batch_share = 1.0
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Return skorch's loss, scaled by the batch's share under parallelism."""
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        """Return the criterion of the batch, weighted when weights exist.
+
+        In training, the weights default to those of the batch being
+        trained on, and the loss is scaled by the batch's share under data
+        parallelism.
+        """
         if training and len(y_pred) == 0:
             # An empty share of the last batch: no loss, but a graph, so that
             # every process joins the gradient all-reduce.
             return y_pred.sum() * 0.0
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        weight = getattr(self, "_batch_weight", 1.0) if training else 1.0
+        if training and sample_weight is None:
+            sample_weight = getattr(self, "_batch_sample_weight", None)
+        if sample_weight is None:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        else:
+            y_true = to_tensor(y_true, device=y_pred.device)
+            loss = self.criterion_(y_pred, y_true, sample_weight)
+        share = getattr(self, "_batch_share", 1.0) if training else 1.0
         criterion = getattr(self.criterion_, "module", self.criterion_)
-        if weight != 1.0 and isinstance(criterion, torch.nn.CrossEntropyLoss):
-            loss = loss * weight
+        if share != 1.0 and isinstance(criterion, self._PER_SAMPLE_CRITERIA):
+            loss = loss * share
         return loss
 
 
@@ -290,6 +333,27 @@ def check_accelerator(estimator):
         )
 
 
+def check_accelerated_sample_weight(estimator, sample_weight):
+    """Refuse non-uniform sample weights under an ``accelerator``.
+
+    Each process's loss is rescaled by its row share of the global batch; with
+    weights the right factor is its share of the batch's total weight, and
+    L_DMI's weighted joint matrix is per process: rather than train on subtly
+    re-weighted losses, the combination is refused.
+    """
+    if sample_weight is None:
+        return
+    weight = torch.as_tensor(sample_weight)
+    if len(weight) == 0 or bool((weight == weight[0]).all()):
+        return  # equal weights: every share's weighted mean is its plain mean
+    raise NotImplementedError(
+        f"Non-uniform sample_weight is not supported with an accelerator in "
+        f"{type(estimator).__name__}.fit: data-parallel training splits every "
+        f"batch over processes, which would re-weight the rows. Train without "
+        f"accelerator to use sample_weight, or repeat/subsample rows instead."
+    )
+
+
 def build_net(
     estimator,
     X,
@@ -300,6 +364,8 @@ def build_net(
     drop_last,
     seed,
     extra_callbacks=(),
+    sample_weight=None,
+    stratify=False,
     module_defaults=None,
 ):
     """Build the skorch net of an estimator: its module, optimizer and batching.
@@ -309,9 +375,12 @@ def build_net(
     in-memory tensors (:class:`~sklearn_noisy.utils._data.InMemoryBatchIterator`)
     or a ``DataLoader`` over a streamed Dataset
     (:class:`~sklearn_noisy.utils._stream.DatasetBatchIterator`), shuffled with
-    ``seed``. It has no internal validation split (the estimators hold their
-    own) and returns logits (``predict_nonlinearity=None``). The estimator's
-    ``callbacks`` are deep-copied, so the user's objects are never modified.
+    ``seed`` (with ``stratify``, every class dealt evenly over the batches).
+    It has no internal validation split (the estimators hold their own) and
+    returns logits (``predict_nonlinearity=None``). ``sample_weight`` (one per
+    row of the data the net is fitted on, or None) weights the training loss.
+    The estimator's ``callbacks`` are deep-copied, so the user's objects are
+    never modified.
 
     With an ``accelerator`` (Hugging Face Accelerate), the net is skorch's
     :class:`~skorch.hf.AccelerateMixin` net: the accelerator places the model
@@ -349,6 +418,7 @@ def build_net(
     if accelerator is None:
         placement = {"device": estimator.device}
     else:
+        check_accelerated_sample_weight(estimator, sample_weight)
         net_class = AcceleratedIndexedNet
         # The accelerator places the module; phases are unwrapped by
         # finish_training once the estimator has trained them all.
@@ -365,7 +435,7 @@ def build_net(
     num_workers = getattr(estimator, "num_workers", 0)
     return net_class(
         module,
-        criterion=torch.nn.CrossEntropyLoss,
+        criterion=WeightedCrossEntropyLoss,
         optimizer=estimator.optimizer,
         lr=lr,
         batch_size=batch_size,
@@ -378,6 +448,8 @@ def build_net(
         iterator_train__world_size=world_size,
         iterator_train__num_workers=num_workers,
         iterator_train__sparse=sparse,
+        iterator_train__sample_weight=sample_weight,
+        iterator_train__stratify=stratify,
         iterator_valid=batch_iterator,
         iterator_valid__batch_size=max(estimator.batch_size, PREDICT_BATCH_SIZE),
         iterator_valid__device=device,

@@ -27,7 +27,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ._data import BatchPlan, IndexedBatch, InMemoryBatchIterator, RunningMoments
+from ._data import (
+    BatchPlan,
+    IndexedBatch,
+    InMemoryBatchIterator,
+    RunningMoments,
+    check_batch_weights,
+)
 
 __all__ = [
     "DatasetBatchIterator",
@@ -189,20 +195,20 @@ class _PlanSampler:
     """Batch sampler of a ``DataLoader``: the batches of a :class:`BatchPlan`.
 
     It runs ahead of the batches the loader delivers (workers prefetch), so
-    the loss weight of each batch waits in a queue, in order.
+    the loss share of each batch waits in a queue, in order.
     """
 
     def __init__(self, plan):
         self.plan = plan
-        self.weights = deque()
+        self.shares = deque()
 
     def __len__(self):
         return len(self.plan)
 
     def __iter__(self):
-        self.weights.clear()
-        for index, weight in self.plan.epoch():
-            self.weights.append(weight)
+        self.shares.clear()
+        for index, share in self.plan.epoch():
+            self.shares.append(share)
             yield index.tolist()
 
 
@@ -221,8 +227,11 @@ class DatasetBatchIterator:
         The items and their encoded labels.
     batch_size : int
         Rows per (global) batch.
-    shuffle, drop_last, seed, device, rank, world_size :
-        As for :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator`.
+    shuffle, drop_last, seed, device, rank, world_size, sample_weight, \
+            stratify, min_per_class :
+        As for :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator`
+        (``stratify`` deals the encoded labels ``dataset.y``; the weights
+        follow the positions of ``dataset``).
     num_workers : int, default=0
         ``DataLoader`` worker processes (0: read in the training process).
         Workers are kept between epochs.
@@ -239,12 +248,25 @@ class DatasetBatchIterator:
         rank=0,
         world_size=1,
         num_workers=0,
+        sample_weight=None,
+        stratify=False,
+        min_per_class=0,
     ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.device = torch.device(device)
+        self._weight = check_batch_weights(sample_weight, len(dataset))
         plan = BatchPlan(
-            len(dataset), batch_size, shuffle, drop_last, seed, rank, world_size
+            len(dataset),
+            batch_size,
+            shuffle,
+            drop_last,
+            seed,
+            rank,
+            world_size,
+            y=dataset.y,
+            stratify=stratify,
+            min_per_class=min_per_class,
         )
         self._sampler = _PlanSampler(plan)
         self._loader = DataLoader(
@@ -263,10 +285,13 @@ class DatasetBatchIterator:
     def __iter__(self):
         labels = self.dataset.y
         for X, positions in self._loader:
-            weight = self._sampler.weights.popleft()
+            share = self._sampler.shares.popleft()
             X = self.dataset.transform(X.to(self.device, non_blocking=True))
             y = None if labels is None else labels[positions].to(self.device)
-            yield IndexedBatch(X, y, positions, weight)
+            weight = None
+            if self._weight is not None:
+                weight = self._weight[positions].to(self.device)
+            yield IndexedBatch(X, y, positions, weight, share)
 
 
 def _private_generator(seed):
@@ -305,8 +330,12 @@ def batch_iterator(dataset, batch_size, *, num_workers=0, sparse=False, **kwargs
     return InMemoryBatchIterator(dataset, batch_size, sparse=sparse, **kwargs)
 
 
-def _scan(dataset, num_workers, moments):
-    """Read every item once: return its labels and its input's shape."""
+def _scan(dataset, num_workers, moments, sample_weight=None):
+    """Read every item once: return its labels and its input's shape.
+
+    The items are read in order, so ``sample_weight[i]`` weights item ``i``
+    in the running moments.
+    """
     loader = DataLoader(
         _LabelledItems(dataset),
         batch_size=_SCAN_BATCH_SIZE,
@@ -325,13 +354,20 @@ def _scan(dataset, num_workers, moments):
                 f"Dataset (e.g. torchvision.transforms.Resize)."
             )
         if moments is not None:
-            moments.update(X)
+            weight = None
+            if sample_weight is not None:
+                weight = sample_weight[len(labels) : len(labels) + len(X)]
+            moments.update(X, weight)
         labels.extend(y)
     return labels, shape
 
 
-def check_dataset_data(estimator, X, y):
+def check_dataset_data(estimator, X, y, sample_weight=None):
     """Validate a Dataset ``X`` for ``fit``: read labels and statistics once.
+
+    With ``sample_weight`` (one per item), the standardisation's statistics
+    are those of the items repeated as many times as their weights, as for
+    arrays.
 
     Sets ``classes_``, ``n_features_in_`` (the first dimension of an item's
     ``x``), ``input_mean_`` and ``input_scale_`` of the estimator.
@@ -355,10 +391,18 @@ def check_dataset_data(estimator, X, y):
         )
     if len(X) == 0:
         raise ValueError(f"{name}.fit got an empty Dataset as X.")
+    if sample_weight is not None:
+        from sklearn.utils.validation import _check_sample_weight
+
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
     mode = estimator.standardize
     mode = "auto" if mode is True else mode
     moments = RunningMoments() if mode else None
-    labels, shape = _scan(X, getattr(estimator, "num_workers", 0), moments)
+    labels, shape = _scan(
+        X, getattr(estimator, "num_workers", 0), moments, sample_weight
+    )
     if len(shape) not in (1, 3):
         raise ValueError(
             f"{name} trains on Dataset items whose x is a vector (n_features,) "

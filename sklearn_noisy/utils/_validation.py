@@ -11,12 +11,51 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
     "check_batch_size",
+    "check_label_types",
     "check_predict_data",
     "check_classification_data",
-    "check_uniform_sample_weight",
+    "check_fit_sample_weight",
     "stratified_validation_split",
     "validate_data",
 ]
+
+# Fewest validation rows per class for which the automatic warm-up holds a
+# validation split out: a joint matrix of fewer rows is noise, and on data
+# that small every row is better used for training.
+MIN_VALID_PER_CLASS = 3
+
+
+def check_label_types(estimator, y):
+    """Raise when ``y`` mixes labels of different kinds (e.g. int and str).
+
+    numpy turns a list ``[1, "a"]`` into strings and an object array of both
+    into labels that cannot be sorted into classes; either way the user's
+    intent is unclear, so say what was found and how to fix it.
+    """
+    dtype = getattr(y, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "O") != "O":
+        return
+    kinds = {}
+    for value in np.asarray(y, dtype=object).ravel():
+        kind = (
+            "str"
+            if isinstance(value, (str, np.str_, bytes))
+            else "bool"
+            if isinstance(value, (bool, np.bool_))
+            else "number"
+            if isinstance(value, (int, float, np.number))
+            else type(value).__name__
+        )
+        kinds.setdefault(kind, value)
+        if len(kinds) > 1:
+            break
+    if len(kinds) > 1:
+        examples = ", ".join(f"{v!r} ({k})" for k, v in kinds.items())
+        raise ValueError(
+            f"y of {type(estimator).__name__} mixes labels of different types: "
+            f"{examples}. Classes must all be numbers or all be strings; convert "
+            f"them first, e.g. y = np.asarray(y).astype(str)."
+        )
 
 
 def check_classification_data(estimator, X, y):
@@ -30,6 +69,7 @@ def check_classification_data(estimator, X, y):
         Labels as indices into ``estimator.classes_`` (set here).
     """
     name = type(estimator).__name__
+    check_label_types(estimator, y)
     with _naming_non_numeric_columns(estimator, X):
         X, y = validate_data(
             estimator,
@@ -133,38 +173,51 @@ def check_batch_size(estimator, n_classes, world_size=1):
         )
 
 
-def check_uniform_sample_weight(estimator, sample_weight, X):
-    """Accept ``None`` or equal weights; refuse weights that would be ignored.
+def check_fit_sample_weight(estimator, sample_weight, X, y_encoded):
+    """Validate ``sample_weight`` for a training loss.
 
-    Uniform weights change neither the cross-entropy (a mean) nor the argmin of
-    L_DMI (a scaled ``U`` shifts ``log|det U|`` by a constant), so they are
-    honoured exactly; anything else would be silently ignored.
+    Returns None for None, else the weights as float64 divided by their mean
+    over the rows of positive weight, so that their scale, which the user may
+    pick freely, never interacts with a loss's epsilon. Raises for negative
+    or non-finite weights, and when the rows of positive weight hold fewer
+    than two classes.
     """
     if sample_weight is None:
-        return
-    sample_weight = _check_sample_weight(sample_weight, X)
-    if not np.allclose(sample_weight, sample_weight[0]):
+        return None
+    name = type(estimator).__name__
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    positive = sample_weight > 0
+    classes = np.unique(y_encoded[positive])
+    if len(classes) < 2:
+        kept = estimator.classes_[classes].tolist()
         raise ValueError(
-            f"{type(estimator).__name__} cannot honour non-uniform sample_weight "
-            f"(got weights from {sample_weight.min():g} to "
-            f"{sample_weight.max():g}): the mini-batch loss has no per-sample "
-            f"weights. Resample the rows instead, e.g. np.repeat for integer "
-            f"weights, or pass sample_weight=None."
+            f"{name} needs samples of at least 2 classes with positive "
+            f"sample_weight; got positive weight on {positive.sum()} sample(s) "
+            f"of class(es) {kept} only."
         )
+    return sample_weight / sample_weight[positive].mean()
 
 
 def stratified_validation_split(y_encoded, fraction, n_classes, random_state):
-    """Return ``(train_index, valid_index)``, or None if no split is possible.
+    """Return ``(train_index, valid_index)``, or None if no split is useful.
 
-    The validation part holds at least one sample per class, and each class
-    keeps at least one sample for training; with fewer than two samples in a
-    class no stratified split exists and None is returned.
+    The validation part holds ``round(fraction * n_samples)`` rows, stratified
+    by class; None is returned when that is fewer than
+    ``MIN_VALID_PER_CLASS`` rows per class, when a class has fewer than two
+    samples (no stratified split exists) or when the training part would
+    miss a class.
     """
     if not fraction:
         return None
     counts = np.bincount(y_encoded, minlength=n_classes)
-    n_valid = max(int(round(fraction * len(y_encoded))), n_classes)
-    if counts.min() < 2 or len(y_encoded) - n_valid < n_classes:
+    n_valid = int(round(fraction * len(y_encoded)))
+    if (
+        n_valid < MIN_VALID_PER_CLASS * n_classes
+        or counts.min() < 2
+        or len(y_encoded) - n_valid < n_classes
+    ):
         return None
     splitter = StratifiedShuffleSplit(
         n_splits=1, test_size=n_valid, random_state=random_state
