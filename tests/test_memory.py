@@ -61,3 +61,14 @@ def test_training_row_index_costs_24_bytes_per_distinct_row():
     found = index.lookup(X[[5, 1005, 999]])
     np.testing.assert_allclose(index.values[found], [(5 + 1005) / 2] * 2 + [999])
     assert index.lookup(X[:1] + 1)[0] == -1
+
+
+@pytest.mark.parametrize("estimator", [MislabelDetector, DMIClassifier])
+def test_fitted_net_drops_training_sample_weight(estimator):
+    """Check that a fitted net keeps no copy of the training sample weights."""
+    X, y = _data(300, 5)
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    model = estimator(max_epochs=2, random_state=0).fit(X, y, sample_weight=weight)
+    assert model.net_.iterator_train__sample_weight is None
+    assert model.net_.get_params()["iterator_train__sample_weight"] is None
+    assert model.net_.predict_proba(X).shape == (len(y), 2)

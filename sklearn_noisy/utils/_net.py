@@ -475,11 +475,14 @@ def finish_training(net):
 
     Accelerate wraps the module (``DistributedDataParallel``, mixed-precision
     forward); the fitted estimator keeps the plain module, which predicts in
-    float32 and pickles.
+    float32 and pickles. The training rows' sample weights are dropped too:
+    a fitted net holds what prediction needs, not its training data.
     """
     unwrap = getattr(net, "_unwrap_accelerator", None)
     if unwrap is not None:
         unwrap()
+    if getattr(net, "iterator_train__sample_weight", None) is not None:
+        net.iterator_train__sample_weight = None
 
 
 def set_progress_phase(net, phase):
