@@ -12,8 +12,6 @@ from pathlib import Path
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SIZE = 28
-# Grey-scale from RGB with the ITU-R 601-2 luma weights, as PIL's convert("L").
-_LUMA = (0.299, 0.587, 0.114)
 
 
 @dataclass
@@ -31,6 +29,11 @@ class _Data:
     kind: str  # "table", "array" or "images"
     info: dict = field(default_factory=dict)
     columns: list = field(default_factory=list)
+
+    @property
+    def streamed(self):
+        """True for an image folder, whose images are decoded when read."""
+        return getattr(self.X, "streams", False)
 
 
 # ---------------------------------------------------------------- reading
@@ -189,35 +192,27 @@ def _image_files(root, labels):
 
 
 def _read_images(root, size, channels, labels):
-    """Read an image folder into ``(n, C, size, size)`` floats in [0, 1]."""
+    """Return an image folder as a Dataset that decodes each file when read.
+
+    Images become float32 ``(C, size, size)`` in [0, 1]
+    (:func:`~sklearn_noisy._cli_images.decode_image`); grey-scale (one
+    channel) when every file is stored grey-scale, which the files' headers
+    tell without decoding them.
+    """
     import numpy as np
-    from PIL import Image
+
+    from ._cli_images import ImageFolderDataset, image_channels
 
     files = _image_files(root, labels)
-    rgb = np.empty((len(files), size, size, 3), dtype=np.uint8)
-    for k, (file, _) in enumerate(files):
-        try:
-            with Image.open(file) as image:
-                image = image.convert("RGB").resize(
-                    (size, size), Image.Resampling.BILINEAR
-                )
-                rgb[k] = np.asarray(image)
-        except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError too
-            raise ValueError(
-                f"cannot read {file}: not a valid PNG or JPEG image "
-                f"({type(exc).__name__})"
-            ) from None
-    if channels is None:  # grey-scale when every image is
-        grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
-        channels = 1 if grey else 3
-    X = rgb.astype(np.float32) / 255
-    X = X @ np.asarray(_LUMA, dtype=np.float32) if channels == 1 else X
-    X = X[:, None] if channels == 1 else X.transpose(0, 3, 1, 2)
+    paths = [file for file, _ in files]
+    if channels is None:
+        channels = image_channels(paths)
     y = [label for _, label in files]
     y = np.asarray(y) if all(label is not None for label in y) else None
     ids = np.asarray([f.relative_to(root).as_posix() for f, _ in files])
     info = {"image_size": size, "channels": channels}
-    return _Data(np.ascontiguousarray(X), y, ids, "path", "images", info)
+    X = ImageFolderDataset(paths, None if y is None else y.tolist(), size, channels)
+    return _Data(X, y, ids, "path", "images", info)
 
 
 def make_preprocessor(data):

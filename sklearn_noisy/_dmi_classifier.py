@@ -11,7 +11,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._core.dmi import DMILoss, dmi_matrix
@@ -26,12 +26,24 @@ from .utils._net import (
     RoutedParamsMixin,
     add_callback,
     build_net,
+    check_accelerator,
     check_routed_params,
     draw_seeds,
+    finish_training,
+    process_layout,
     set_progress_phase,
     softmax_numpy,
     torch_seeded,
+    training_device,
 )
+from .utils._stream import (
+    StreamedData,
+    check_dataset_data,
+    check_dataset_predict,
+    is_dataset,
+    take_rows,
+)
+from .utils._threads import torch_threads
 from .utils._validation import (
     check_batch_size,
     check_classification_data,
@@ -156,7 +168,22 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Values beyond float32's range are refused when not standardised; a
         warning tells when they exceed 1e6, or when every feature is constant.
     device : str, default="cpu"
-        Torch device, e.g. "cuda".
+        Torch device, e.g. "cuda". Ignored with ``accelerator``, which
+        places the network itself.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`): data parallelism over the
+        processes of ``accelerate launch`` or ``torchrun`` (CPU with gloo,
+        GPUs with NCCL) and mixed precision
+        (``Accelerator(mixed_precision="bf16")``; L_DMI's determinant stays
+        float32). Each process trains on its share of every global batch of
+        ``batch_size`` rows; L_DMI is computed on each process's share, which
+        must therefore hold more rows than there are classes. Every process
+        ends with the same fitted classifier; save it from the main process
+        only (``accelerator.is_main_process``).
+    num_workers : int, default=0
+        ``DataLoader`` worker processes that read the items of a Dataset
+        ``X`` (0: read them in the training process); ignored for arrays.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (copied at ``fit``). They see two training
         calls: the warm-up and the L_DMI phase.
@@ -259,6 +286,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         "optimizer": [callable],
         "standardize": ["boolean", StrOptions({"auto", "features", "global"})],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -278,6 +307,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         optimizer=torch.optim.Adam,
         standardize="auto",
         device="cpu",
+        accelerator=None,
+        num_workers=0,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -294,23 +325,29 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         self.optimizer = optimizer
         self.standardize = standardize
         self.device = device
+        self.accelerator = accelerator
+        self.num_workers = num_workers
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
         self._routed = kwargs
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the network: cross-entropy warm-up, then L_DMI.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Training data; sparse matrices are densified one batch at a time.
-        y : array-like of shape (n_samples,)
+                (n_samples, channels, height, width), or torch Dataset
+            Training data. Sparse matrices stay sparse (the default MLP
+            multiplies them as they are; other modules get each batch
+            densified). A :class:`torch.utils.data.Dataset` of ``(x, y)``
+            items streams through a ``DataLoader``; its labels come from the
+            items.
+        y : array-like of shape (n_samples,) or None
             Observed, possibly noisy, labels of any type (all numbers or all
-            strings).
+            strings); None when ``X`` is a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample: how many times it counts in
             the cross-entropy of the warm-up, in L_DMI's joint matrix ``U``
@@ -323,13 +360,18 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         check_routed_params(self)
+        check_accelerator(self)
         self._check_schedule()
-        X, y_enc = check_classification_data(self, X, y)
+        streamed = is_dataset(X)
+        if streamed:
+            X, y_enc = check_dataset_data(self, X, y, sample_weight)
+        else:
+            X, y_enc = check_classification_data(self, X, y)
         sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
         if sample_weight is not None:
             X, y_enc, sample_weight = self._drop_unweighted(X, y_enc, sample_weight)
         n_classes = len(self.classes_)
-        check_batch_size(self, n_classes)
+        check_batch_size(self, n_classes, process_layout(self)[1])
 
         rng = check_random_state(self.random_state)
         torch_seed, shuffle_seed, split_seed = draw_seeds(rng, 3)
@@ -339,10 +381,14 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
                 y_enc, self.validation_fraction, n_classes, split_seed
             )
         train = np.arange(len(y_enc)) if split is None else split[0]
-        standardizer = fit_input_standardizer(self, X, sample_weight)
-        check_input_values(self, X, standardizer)
-        X_all = to_tensor_2d_or_nd(X, self.device, standardizer)
-        y_all = torch.as_tensor(y_enc, device=self.device)
+        device = training_device(self)
+        y_all = torch.as_tensor(y_enc, device=device)
+        if streamed:  # standardised batch by batch, by check_dataset_data's fit
+            X_all = X
+        else:
+            standardizer = fit_input_standardizer(self, X, sample_weight)
+            check_input_values(self, X, standardizer)
+            X_all = to_tensor_2d_or_nd(X, device, standardizer)
         w_all = None
         if sample_weight is not None:
             w_all = torch.as_tensor(sample_weight, dtype=torch.float32)
@@ -359,8 +405,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             sample_weight=None if w_all is None else w_all[train],
             stratify=True,
         )
-        with torch_seeded(torch_seed, self.device):
+        with torch_threads(), torch_seeded(torch_seed, device):
             self._train(X_all, y_all, w_all, train, split)
+        finish_training(self.net_)
         self.n_epochs_ = len(self.net_.history)
         self._check_training()
         return self
@@ -383,7 +430,10 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         present = np.unique(y_enc[keep])
         self.classes_ = self.classes_[present]
         y_kept = np.searchsorted(present, y_enc[keep])
-        return X[keep], y_kept, sample_weight[keep]
+        X_kept = take_rows(X, np.flatnonzero(keep))
+        if isinstance(X_kept, StreamedData):  # its labels, re-encoded
+            X_kept = X_kept.with_labels(y_kept)
+        return X_kept, y_kept, sample_weight[keep]
 
     def _warmup_length(self, steps_per_epoch, split):
         """Cross-entropy epochs to train (at most, with a validation split)."""
@@ -401,13 +451,15 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         """Run the two phases; ``split`` is None or (train, valid) indices."""
         net = self.net_
         net.initialize()
-        X_train, y_train = X_all[train], y_all[train]
+        X_train, y_train = take_rows(X_all, train), y_all[train]
+        # A streamed subset carries its encoded labels; skorch gets y=None.
+        y_fit = None if isinstance(X_train, StreamedData) else y_train
         steps_per_epoch = max(1, len(train) // net.batch_size)
         checkpoint = None
         if split is not None:
             valid = split[1]
             checkpoint = ValidationDMICheckpoint(
-                X_all[valid],
+                take_rows(X_all, valid),
                 y_all[valid],
                 patience=self.n_iter_no_change,
                 sample_weight=None if w_all is None else w_all[valid],
@@ -419,7 +471,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             net.max_epochs = warmup
             phase = "warm-up (cross-entropy)" if self.max_epochs else "cross-entropy"
             set_progress_phase(net, phase)
-            net.partial_fit(X_train, y_train)
+            net.partial_fit(X_train, y_fit)
             self._mark_phase("cross_entropy", 0)
         self.warmup_epochs_ = (
             checkpoint.best_epoch_ if checkpoint is not None else len(net.history)
@@ -441,8 +493,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             )
             net.initialize_optimizer()
             set_progress_phase(net, "L_DMI")
-            net.partial_fit(X_train, y_train)
+            net.partial_fit(X_train, y_fit)
             self._mark_phase("dmi", n_before)
+        if checkpoint is not None:
+            # A fitted classifier holds its weights, not its training data:
+            # drop the validation rows and the spare copy of the weights.
+            checkpoint.X_valid = checkpoint.y_valid = checkpoint.best_state_ = None
+            checkpoint.sample_weight = None
 
     def _training_joint(self, X_train, y_train, w_all, train):
         """Normalised joint matrix of the network's predictions and the labels."""
@@ -523,9 +580,13 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Validate ``X`` against fit and return the network's logits."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
-        X_t = to_tensor_2d_or_nd(X, "cpu", fitted_input_standardizer(self))
-        return self.net_.forward(X_t, training=False)
+        if is_dataset(X):
+            X_t = check_dataset_predict(self, X)
+        else:
+            X = check_predict_data(self, X)
+            X_t = to_tensor_2d_or_nd(X, "cpu", fitted_input_standardizer(self))
+        with torch_threads():
+            return self.net_.forward(X_t, training=False)
 
     def predict_proba(self, X):
         """Predict class probabilities (softmax of the network's output).
@@ -533,8 +594,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Input rows, shaped as in ``fit``.
+                (n_samples, channels, height, width), or torch Dataset
+            Input rows, shaped as in ``fit`` (a Dataset of ``(x, y)`` items:
+            ``y`` is not used).
 
         Returns
         -------
@@ -549,8 +611,9 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Input rows, shaped as in ``fit``.
+                (n_samples, channels, height, width), or torch Dataset
+            Input rows, shaped as in ``fit`` (a Dataset of ``(x, y)`` items:
+            ``y`` is not used).
 
         Returns
         -------
@@ -563,5 +626,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.non_deterministic = str(self.device).split(":")[0] != "cpu"
+        tags.non_deterministic = (
+            str(self.device).split(":")[0] != "cpu" or self.accelerator is not None
+        )
         return tags

@@ -35,11 +35,16 @@ from .utils._data import (
 from .utils._net import (
     RoutedParamsMixin,
     build_net,
+    check_accelerator,
     check_routed_params,
     draw_seeds,
+    finish_training,
     torch_seeded,
+    training_device,
 )
 from .utils._rows import TrainingRowIndex
+from .utils._stream import check_dataset_data, dataset_positions, is_dataset
+from .utils._threads import torch_threads
 from .utils._validation import (
     check_classification_data,
     check_fit_sample_weight,
@@ -172,7 +177,24 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
     record_trajectory : bool, default=False
         Keep the per-epoch signed entropy of every sample in ``trajectory_``.
     device : str, default="cpu"
-        Torch device, e.g. "cuda".
+        Torch device, e.g. "cuda". Ignored with ``accelerator``, which
+        places the network itself.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`): data parallelism over the
+        processes of ``accelerate launch`` or ``torchrun`` (CPU with gloo,
+        GPUs with NCCL) and mixed precision
+        (``Accelerator(mixed_precision="bf16")``). Each process trains on its
+        share of every global batch of ``batch_size`` rows, and the recorded
+        statistics are summed over the processes, so that with the same seed
+        the scores match those of a single process and each sample is
+        recorded once per epoch. Every process ends with the same fitted
+        detector; write results from the main process only
+        (``accelerator.is_main_process``). See the user guide, "GPU, large
+        and streamed data".
+    num_workers : int, default=0
+        ``DataLoader`` worker processes that read the items of a Dataset
+        ``X`` (0: read them in the training process); ignored for arrays.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (copied at ``fit``).
     verbose : int, default=0
@@ -316,6 +338,8 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         "record": [StrOptions({"train", "eval"})],
         "record_trajectory": ["boolean"],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -337,6 +361,8 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         record="train",
         record_trajectory=False,
         device="cpu",
+        accelerator=None,
+        num_workers=0,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -355,6 +381,8 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.record = record
         self.record_trajectory = record_trajectory
         self.device = device
+        self.accelerator = accelerator
+        self.num_workers = num_workers
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
@@ -362,22 +390,26 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train once and score every training sample.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Given labels, of any type; some may be wrong.
+                (n_samples, channels, height, width), or torch Dataset
+            Training data; a :class:`torch.utils.data.Dataset` of ``(x, y)``
+            items streams through a ``DataLoader`` (the labels come from the
+            items, and the scores are keyed by the items' indices).
+        y : array-like of shape (n_samples,) or None
+            Given labels, of any type; some may be wrong. None when ``X`` is
+            a Dataset.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the training loss (and in
             the input standardisation); every sample is scored, including
             those of weight 0, which the network sees but does not learn
             from. With ``estimator``, passed to its ``fit`` or
-            ``partial_fit``.
+            ``partial_fit``. For a Dataset ``X``, one weight per item, in
+            the Dataset's order.
 
         Returns
         -------
@@ -385,16 +417,21 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             The fitted detector.
         """
         check_routed_params(self)
+        check_accelerator(self)
         self._check_options()
-        index = _pandas_index(X, y)
-        X, y_enc = check_classification_data(self, X, y)
+        streamed = is_dataset(X)
+        index = None if streamed else _pandas_index(X, y)
+        if streamed:
+            X, y_enc = check_dataset_data(self, X, y, sample_weight)
+        else:
+            X, y_enc = check_classification_data(self, X, y)
         self._check_class_sizes(y_enc)
         sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
         n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
-        if self.estimator is None:
+        if self.estimator is None and not streamed:
             fit_input_standardizer(self, X, sample_weight)
-        else:
+        elif not streamed:
             self.input_mean_ = self.input_scale_ = None
         if self.contamination == "threshold_samples":
             run = self._threshold_sample_runs(X, y_enc, n_classes, rng, sample_weight)
@@ -427,8 +464,10 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             self.label_issues_.copy() if index is None else index[self.label_issues_]
         )
         self._diagnose(y_enc, run.early_proba)
-        self._rows = TrainingRowIndex(X)
-        self._group_scores = self._rows.group_means(self.train_scores_)
+        # Rows of arrays are found again by their digest; items of a Dataset
+        # by their index (decoding every item again to hash it would cost a
+        # pass over the data).
+        self._rows = None if streamed else TrainingRowIndex(X, self.train_scores_)
         return self
 
     def _check_options(self):
@@ -438,6 +477,12 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"{name} takes either module (a torch network) or estimator (a "
                 f"scikit-learn classifier), not both; got module={self.module!r} "
                 f"and estimator={self.estimator!r}."
+            )
+        if self.estimator is not None and self.accelerator is not None:
+            raise ValueError(
+                f"{name}'s accelerator trains its network; estimator (a "
+                f"scikit-learn classifier) does not use one. Pass one or the "
+                f"other."
             )
         if self.contamination == "sign" and self.method not in _SIGNED_METHODS:
             raise ValueError(
@@ -458,14 +503,25 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
 
     def _record(self, X, y_enc, n_outputs, seed, sample_weight=None):
         """Train one run on ``(X, y_enc)`` and return its accumulator."""
+        if self.estimator is not None and is_dataset(X):
+            raise TypeError(
+                f"{type(self).__name__} with a scikit-learn estimator needs X as "
+                f"an array; a Dataset streams to a network only. Pass the data "
+                f"as an array, or leave estimator=None."
+            )
         if self.estimator is not None:
             return self._record_sklearn(X, y_enc, n_outputs, seed, sample_weight)
         return self._record_torch(X, y_enc, n_outputs, seed, sample_weight)
 
     def _record_torch(self, X, y_enc, n_outputs, seed, sample_weight=None):
         torch_seed, shuffle_seed = draw_seeds(np.random.RandomState(seed), 2)
-        X_t = to_tensor_2d_or_nd(X, self.device, fitted_input_standardizer(self))
-        y_t = torch.as_tensor(y_enc, device=self.device)
+        device = training_device(self)
+        y_t = torch.as_tensor(y_enc, device=device)
+        if is_dataset(X):  # the streamed items carry their encoded labels
+            X_t, y_fit = X.with_labels(y_enc), None
+        else:
+            X_t = to_tensor_2d_or_nd(X, device, fitted_input_standardizer(self))
+            y_fit = y_t
         early = early_epoch_count(self.max_epochs, -(-len(y_enc) // self.batch_size))
         recorder = SEIRecorder(
             len(y_enc),
@@ -492,9 +548,14 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         )
         self.net_.set_params(max_epochs=self.max_epochs)
         self.estimator_ = None
-        with torch_seeded(torch_seed, self.device):
-            self.net_.fit(X_t, y_t)
-        return recorder.accumulator_
+        with torch_threads(), torch_seeded(torch_seed, device):
+            self.net_.fit(X_t, y_fit)
+        finish_training(self.net_)
+        accumulator = recorder.accumulator_
+        # The detector keeps the per-sample results, not the device-side sums
+        # (n_samples x (6 + 2 n_classes) floats) they came from (issue 11).
+        recorder.accumulator_ = None
+        return accumulator
 
     def _record_sklearn(self, X, y_enc, n_outputs, seed, sample_weight=None):
         est = clone(self.estimator)
@@ -664,10 +725,14 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
+                (n_samples, channels, height, width), or torch Dataset
             Rows of the training data, any subset in any order. A row that
             occurs several times in the training data gets the mean score of
-            its occurrences.
+            its occurrences. Rows are found by their values (a 16-byte
+            digest per distinct training row, 24 bytes kept per row). A
+            detector fitted on a Dataset finds items by their index instead:
+            pass the training Dataset (all its items, in order) or a
+            :class:`torch.utils.data.Subset` of it.
 
         Returns
         -------
@@ -675,6 +740,23 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             The ``method`` score: the lower, the more likely mislabeled.
         """
         check_is_fitted(self)
+        caller = f"{type(self).__name__}.score_samples"
+        if self._rows is None:  # fitted on a Dataset: items by their index
+            if not is_dataset(X):
+                raise TypeError(
+                    f"{caller}: this detector was fitted on a Dataset and "
+                    f"identifies its items by their index; pass the training "
+                    f"Dataset or a torch.utils.data.Subset of it, or read "
+                    f"train_scores_ (in the Dataset's order)."
+                )
+            return self.train_scores_[
+                dataset_positions(X, len(self.train_scores_), caller)
+            ]
+        if is_dataset(X):
+            raise TypeError(
+                f"{caller}: this detector was fitted on arrays and finds rows by "
+                f"their values; pass X as an array."
+            )
         X = check_predict_data(self, X)
         groups = self._rows.lookup(X)
         unseen = np.flatnonzero(groups < 0)
@@ -685,7 +767,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"not in the data passed to fit. Training dynamics exist only for "
                 f"rows the network trained on; fit on the data you want checked."
             )
-        return self._group_scores[groups]
+        return self._rows.values[groups]
 
     def decision_function(self, X):
         """Return ``score_samples(X) - offset_``: negative means flagged.
@@ -703,16 +785,16 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         """
         return self.score_samples(X) - self.offset_
 
-    def fit_predict(self, X, y, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return -1 for suspected mislabeled samples, +1 otherwise.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
+                (n_samples, channels, height, width), or torch Dataset
             Training data.
-        y : array-like of shape (n_samples,)
-            Given labels.
+        y : array-like of shape (n_samples,) or None
+            Given labels (None for a Dataset of ``(x, y)`` items).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the training loss (see :meth:`fit`).
 
@@ -724,23 +806,24 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.fit(X, y, sample_weight=sample_weight)
         return np.where(self.train_scores_ < self.offset_, -1, 1)
 
-    def fit_resample(self, X, y):
+    def fit_resample(self, X, y=None):
         """Fit and return the rows that are not flagged (imbalanced-learn API).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, channels, height, width)
+                (n_samples, channels, height, width), or torch Dataset
             Training data.
-        y : array-like of shape (n_samples,)
-            Given labels.
+        y : array-like of shape (n_samples,) or None
+            Given labels (None for a Dataset of ``(x, y)`` items).
 
         Returns
         -------
-        X_resampled : {ndarray, sparse matrix, DataFrame}
-            The kept rows of ``X``, in their original order and type.
-        y_resampled : ndarray or Series
-            Their labels.
+        X_resampled : {ndarray, sparse matrix, DataFrame, Subset}
+            The kept rows of ``X``, in their original order and type (a
+            :class:`torch.utils.data.Subset` of a Dataset).
+        y_resampled : ndarray, Series or None
+            Their labels (None for a Dataset: its items carry them).
         """
         kept = self.fit_predict(X, y) == 1
         self.sample_indices_ = np.flatnonzero(kept)
@@ -764,7 +847,9 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.target_tags.required = True
-        tags.non_deterministic = self.device != "cpu"
+        tags.non_deterministic = (
+            str(self.device).split(":")[0] != "cpu" or self.accelerator is not None
+        )
         return tags
 
 
@@ -855,6 +940,10 @@ def _label_text(label):
 
 def _take_rows(data, index):
     """Rows ``index`` of an array, sparse matrix, DataFrame, Series or list."""
+    if is_dataset(data):
+        return torch.utils.data.Subset(data, index.tolist())
+    if data is None:
+        return None
     if sp.issparse(data):
         return data.tocsr()[index]
     if hasattr(data, "iloc"):

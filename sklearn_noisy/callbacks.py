@@ -13,6 +13,7 @@ from skorch.callbacks import Callback
 
 from ._core.dmi import DMILoss, dmi_matrix
 from ._core.sei import DynamicsAccumulator
+from .utils._stream import take_rows
 
 __all__ = [
     "EpochProgress",
@@ -20,6 +21,24 @@ __all__ = [
     "SingularBatchRecorder",
     "ValidationDMICheckpoint",
 ]
+
+
+def process_group_sum(net):
+    """Return a function that sums a tensor over data-parallel processes.
+
+    None for a net trained by one process; with a Hugging Face ``Accelerator``
+    of several processes, an in-place ``torch.distributed.all_reduce``.
+    """
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is None or accelerator.num_processes == 1:
+        return None
+    import torch.distributed as dist
+
+    def all_reduce(tensor):
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor
+
+    return all_reduce
 
 
 class ValidationDMICheckpoint(Callback):
@@ -95,14 +114,26 @@ class ValidationDMICheckpoint(Callback):
             weight = self.sample_weight.to(logits.device, torch.float32)
         joint = dmi_matrix(logits, y, weight).double()
         joint = joint / joint.sum()
+        hits = (logits.argmax(1) == y).float()
+        acc = hits.mean() if weight is None else (hits * weight).sum() / weight.sum()
+        all_reduce = process_group_sum(net)
+        if all_reduce is not None:
+            # Every process predicts the whole split with the same weights;
+            # averaging makes their decisions (best epoch, early stop) agree
+            # even where kernels are not bitwise reproducible (CUDA).
+            n = net.accelerator.num_processes
+            shared = all_reduce(
+                torch.cat([joint.detach().flatten(), acc[None].double()])
+            )
+            joint, acc = (shared[:-1] / n).reshape(joint.shape), shared[-1] / n
+        # |det U| does not change when two predicted classes are swapped
+        # (Xu et al., 2019, Section 4), so a permuted labelling can score as
+        # well as the right one: weights whose predictions agree with the
+        # labels no more often than chance are never kept.
         chance = (joint.sum(1) * joint.sum(0)).sum()
         associated = float(torch.trace(joint) - chance) > 0
         loss = -float(torch.linalg.slogdet(joint).logabsdet)
-        hits = (logits.argmax(1) == y).float()
-        acc = float(
-            hits.mean() if weight is None else (hits * weight).sum() / weight.sum()
-        )
-        return (loss if associated else float("inf")), acc
+        return (loss if associated else float("inf")), float(acc)
 
     def _criterion(self, loss, acc):
         return -acc if self.monitor == "accuracy" else loss
@@ -209,6 +240,14 @@ class SEIRecorder(Callback):
     ``recorder.accumulator_`` after training. The recorder keeps no reference
     to the training data after ``on_train_end``.
 
+    Under data parallelism (a net trained through Hugging Face Accelerate by
+    several processes), each process adds the rows of its share of every
+    batch; the per-class thresholds and the fit of each epoch are summed over
+    the processes at every epoch end, and the per-sample sums once when
+    training ends, so that every process holds the statistics of a
+    single-process run, each sample counted once per epoch. In
+    ``mode="eval"`` each process predicts every ``world_size``-th row.
+
     Parameters
     ----------
     n_samples : int
@@ -259,12 +298,21 @@ class SEIRecorder(Callback):
 
     def on_train_begin(self, net, **kwargs):
         """Start empty sums on the training device."""
+        accelerator = getattr(net, "accelerator", None)
+        device = net.device if accelerator is None else accelerator.device
         self.accumulator_ = DynamicsAccumulator(
             self.n_samples,
             self.n_classes,
-            net.device,
+            device,
             trajectory=self.trajectory,
             early_epochs=self.early_epochs,
+            all_reduce=process_group_sum(net),
+        )
+        self._device = device
+        self._rank, self._world_size = (
+            (0, 1)
+            if accelerator is None
+            else (accelerator.process_index, accelerator.num_processes)
         )
 
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
@@ -282,9 +330,12 @@ class SEIRecorder(Callback):
     def on_epoch_end(self, net, **kwargs):
         """Score all rows (eval mode only), close the epoch, stop when fitted."""
         if self.mode == "eval":
-            logits = net.forward(self.X, training=False, device=net.device)
-            index = torch.arange(self.n_samples, device=logits.device)
-            self.accumulator_.add(index, logits, self.y)
+            index = torch.arange(self._rank, self.n_samples, self._world_size)
+            X = self.X if self._world_size == 1 else take_rows(self.X, index)
+            logits = net.forward(X, training=False, device=self._device)
+            self.accumulator_.add(
+                index.to(logits.device), logits, self.y[index.to(self.y.device)]
+            )
         self.accumulator_.end_epoch()
         fit = self.accumulator_.fit_history[-1]
         net.history.record("fit_accuracy", fit)
@@ -296,7 +347,8 @@ class SEIRecorder(Callback):
             raise KeyboardInterrupt  # skorch's way to end fit early
 
     def on_train_end(self, net, **kwargs):
-        """Drop the references to the training data."""
+        """Sum the statistics over processes; drop the training data."""
+        self.accumulator_.synchronize()
         self.X = None
         self.y = None
 

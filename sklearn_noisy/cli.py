@@ -27,12 +27,11 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from ._cli_data import IMAGE_SIZE as _IMAGE_SIZE
-from ._cli_data import load_data as _load
+from ._cli_data import load_data as _load_data
 from ._cli_data import make_preprocessor as _preprocessor
 from ._cli_output import check_outputs as _check_outputs
 from ._cli_output import check_plot_format as _check_plot_format
@@ -82,6 +81,8 @@ def _estimator_kwargs(args):
     }
     if args.max_epochs is not None:
         kwargs["max_epochs"] = args.max_epochs
+    if getattr(args, "num_workers", None):
+        kwargs["num_workers"] = args.num_workers
     return kwargs
 
 
@@ -163,20 +164,12 @@ def _demo_report(results):
 
 
 def _cmd_demo(args):
-    import torch
-
     if args.plot:
         _check_plot_format(args.plot)
     _plan_outputs(args, [("--plot", args.plot)] if args.plot else [], [])
-    threads = torch.get_num_threads()
-    # The demo's MLP is tiny: on a loaded 2-core machine, torch's spinning
-    # intra-op threads made it take 190 s against 20 s on one thread.
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
-    try:
-        results = _run_demo(args.max_epochs, args.random_state, _verbose(args))
-    finally:
-        torch.set_num_threads(threads)
+    # The estimators choose torch's threads themselves (one per process unless
+    # SKLEARN_NOISY_NUM_THREADS or OMP_NUM_THREADS says otherwise).
+    results = _run_demo(args.max_epochs, args.random_state, _verbose(args))
     print(_demo_report(results))
     if args.plot:
         from .plotting import MislabelScoreDisplay, TrainingDynamicsDisplay
@@ -247,6 +240,25 @@ def _detect_summary(detector, ranking, out):
     return "\n".join(lines)
 
 
+# True while main() runs as the program (argv from sys.argv), not called
+# from Python: process-wide settings are the program's to change.
+_OWN_PROCESS = False
+
+
+def _load(path, **options):
+    """Read DATA, as :func:`~sklearn_noisy._cli_data.load_data` does.
+
+    An image folder read by the program's own process also limits glibc's
+    heap fragmentation (:func:`~sklearn_noisy._cli_images.limit_heap_fragmentation`).
+    """
+    data = _load_data(path, **options)
+    if data.streamed and _OWN_PROCESS:
+        from ._cli_images import limit_heap_fragmentation
+
+        limit_heap_fragmentation()
+    return data
+
+
 def _load_args(args):
     """Read DATA as the detect and train options describe it."""
     return _load(
@@ -280,6 +292,8 @@ def _fit_detector(args, data, **params):
 
     transformer = _preprocessor(data)
     X = data.X if transformer is None else transformer.fit_transform(data.X)
+    # An image folder streams: its items carry their labels.
+    y = None if data.streamed else data.y
     detector = MislabelDetector(
         method=args.method,
         contamination=args.contamination,
@@ -288,7 +302,7 @@ def _fit_detector(args, data, **params):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrustedRankingWarning)
-        return detector.fit(X, data.y)
+        return detector.fit(X, y)
 
 
 def _trust_report(detector):
@@ -384,7 +398,12 @@ def _cmd_train(args):
     transformer = _preprocessor(data)
     steps = [] if transformer is None else [("preprocess", transformer)]
     model = Pipeline([*steps, ("classifier", _classifier(args))])
-    model.fit(data.X, data.y)
+    X, y = data.X, data.y
+    if data.streamed and args.clean:
+        X = X.to_array()  # CleanLabelClassifier takes arrays
+    elif data.streamed:
+        y = None  # the streamed images carry their labels
+    model.fit(X, y)
     # How `predict` must read new data (ignored by scikit-learn).
     model.cli_input_ = {"kind": data.kind, **data.info}
     with _open_output(args.out, args.overwrite, binary=True) as file:
@@ -553,8 +572,9 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True)
             "--image-size",
             type=_positive_int,
             metavar="PIXELS",
-            help=f"resize images to PIXELS x PIXELS (default: {_IMAGE_SIZE}, or the "
-            f"size the model was trained on)",
+            help=f"resize images to PIXELS x PIXELS; an image folder is decoded "
+            f"one image at a time as training reads it (default: {_IMAGE_SIZE}, "
+            f"or the size the model was trained on)",
         )
     output = parser.add_argument_group("output")
     if out_help:
@@ -571,6 +591,14 @@ def _add_options(parser, *, data, epochs_help=None, out_help=None, columns=True)
         )
         group.add_argument(
             "--device", default="cpu", help="torch device, e.g. cuda (default: cpu)"
+        )
+        group.add_argument(
+            "--num-workers",
+            type=int,
+            default=0,
+            metavar="N",
+            help="processes that decode the images of an image folder while the "
+            "network trains (default: 0, decode in the training process)",
         )
         group.add_argument(
             "--random-state",
@@ -758,6 +786,8 @@ def main(argv=None):
         0 on success, 2 on bad input or usage (with a message on stderr),
         1 when an optional dependency is missing.
     """
+    global _OWN_PROCESS
+    _OWN_PROCESS = argv is None
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)

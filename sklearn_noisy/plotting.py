@@ -657,9 +657,12 @@ class SuspiciousImagesDisplay:
             A fitted detector.
         images : array-like of shape (n_samples, height, width), \
                 (n_samples, height, width, channels), \
-                (n_samples, channels, height, width) or (n_samples, n_pixels)
+                (n_samples, channels, height, width) or (n_samples, n_pixels), \
+                or torch Dataset
             The training images in training order (a flat row must hold a
-            square grey-scale image, e.g. the 64 pixels of ``load_digits``).
+            square grey-scale image, e.g. the 64 pixels of ``load_digits``);
+            of a Dataset of ``(image, label)`` items only the ``n`` shown
+            are read.
         y : array-like of shape (n_samples,)
             The given labels the detector was fitted on.
         n : int, default=16
@@ -697,7 +700,7 @@ class SuspiciousImagesDisplay:
         order = np.argsort(scores, kind="stable")[:n]
         y_pred = detector.classes_[np.asarray(detector.train_proba_).argmax(axis=1)]
         display = cls(
-            images=np.asarray(images)[order],
+            images=_take_images(images, order),
             y=y[order],
             y_pred=y_pred[order],
             scores=scores[order],
@@ -705,3 +708,11 @@ class SuspiciousImagesDisplay:
             names=None if names is None else np.asarray(names)[order],
         )
         return display.plot(axes=axes, **kwargs)
+
+
+def _take_images(images, order):
+    """Return the images ``order`` of an array or of a Dataset of (image, y)."""
+    if hasattr(images, "__getitem__") and not hasattr(images, "__array__"):
+        if not isinstance(images, (list, tuple)):
+            return np.stack([np.asarray(images[int(k)][0]) for k in order])
+    return np.asarray(images)[order]

@@ -1,6 +1,8 @@
 """Shared fixtures and the skipping of GPU tests on machines without CUDA."""
 
+import contextlib
 import os
+from unittest import mock
 
 import pytest
 import torch
@@ -33,3 +35,24 @@ def digits():
     """Return load_digits as float ``X / 16`` in [0, 1] and integer ``y``."""
     X, y = load_digits(return_X_y=True)
     return X / 16, y
+
+
+@contextlib.contextmanager
+def kept_accumulators():
+    """Collect the accumulator of every SEIRecorder that ends training.
+
+    The detector drops its recorder's sums once it has read them (a fitted
+    model holds results, not recording state); tests of the recording itself
+    read them here instead.
+    """
+    from sklearn_noisy.callbacks import SEIRecorder
+
+    kept = []
+    original = SEIRecorder.on_train_end
+
+    def on_train_end(self, net, **kwargs):
+        original(self, net, **kwargs)
+        kept.append(self.accumulator_)
+
+    with mock.patch.object(SEIRecorder, "on_train_end", on_train_end):
+        yield kept

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import kept_accumulators
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -414,19 +415,18 @@ def test_sei_recorder_records_every_sample_once_per_epoch(
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, 3))
     y = np.arange(n_samples) % 2
-    det = MislabelDetector(
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        record=record,
-        record_trajectory=True,
-        fit_tol=None,
-        module__hidden_units=(4,),
-        random_state=seed,
-    ).fit(X, y)
-    recorder = dict(det.net_.callbacks_)["sei"]
-    np.testing.assert_array_equal(
-        recorder.accumulator_.counts(), np.full(n_samples, max_epochs)
-    )
+    with kept_accumulators() as kept:
+        det = MislabelDetector(
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            record=record,
+            record_trajectory=True,
+            fit_tol=None,
+            module__hidden_units=(4,),
+            random_state=seed,
+        ).fit(X, y)
+    (accumulator,) = kept
+    np.testing.assert_array_equal(accumulator.counts(), np.full(n_samples, max_epochs))
     assert det.trajectory_.shape == (n_samples, max_epochs)
     assert det.trajectory_.dtype == np.float16
     np.testing.assert_allclose(
@@ -435,6 +435,4 @@ def test_sei_recorder_records_every_sample_once_per_epoch(
         rtol=2e-3,
         atol=2e-3,
     )
-    np.testing.assert_array_equal(
-        det.method_scores_["sei"], recorder.accumulator_.means()["sei"]
-    )
+    np.testing.assert_array_equal(det.method_scores_["sei"], accumulator.means()["sei"])

@@ -152,10 +152,21 @@ def test_dmi_classifier_tfidf_pipeline():
     np.testing.assert_allclose(pipe.predict_proba(new).sum(1), 1.0)
 
 
+class _DenseOnlyMLP(MLP):
+    """An MLP that does not declare sparse input: it gets dense batches."""
+
+    accepts_sparse = False
+
+
 @pytest.mark.parametrize("warmup_epochs", [2, "auto"])
-def test_dmi_classifier_sparse_never_densified_whole(monkeypatch, warmup_epochs):
+@pytest.mark.parametrize("module", [None, _DenseOnlyMLP], ids=["MLP", "dense-only"])
+def test_dmi_classifier_sparse_never_densified_whole(
+    monkeypatch, warmup_epochs, module
+):
     """Check that sparse X is densified a batch at a time, never all rows.
 
+    The default MLP multiplies sparse batches as they are (never densified);
+    a module without ``accepts_sparse`` gets each batch densified on its own.
     1,200 rows: more than a prediction batch (1,024) and than an L_DMI batch
     (grown to at most 16 times batch_size).
     """
@@ -175,17 +186,27 @@ def test_dmi_classifier_sparse_never_densified_whole(monkeypatch, warmup_epochs)
         monkeypatch.setattr(cls, "toarray", recording(cls.toarray))
 
     clf = DMIClassifier(
-        batch_size=64, warmup_epochs=warmup_epochs, max_epochs=1, random_state=0
+        module,
+        batch_size=64,
+        warmup_epochs=warmup_epochs,
+        max_epochs=1,
+        random_state=0,
     )
     clf.fit(X, y)
     fit_shapes, shapes[:] = list(shapes), []
-    assert fit_shapes, "the sparse rows were never densified by the iterator"
-    assert max(rows for rows, _ in fit_shapes) < X.shape[0]
+    if module is None:
+        assert fit_shapes == []
+    else:
+        assert fit_shapes, "the sparse rows were never densified by the iterator"
+        assert max(rows for rows, _ in fit_shapes) < X.shape[0]
 
     proba = clf.predict_proba(X)
     assert proba.shape == (X.shape[0], 2)
-    assert shapes and max(rows for rows, _ in shapes) < X.shape[0]
-    np.testing.assert_allclose(proba[:48], proba[48:96])
+    if module is None:
+        assert shapes == []
+    else:
+        assert shapes and max(rows for rows, _ in shapes) < X.shape[0]
+    np.testing.assert_allclose(proba[:48], proba[48:96], rtol=1e-5, atol=1e-6)
 
 
 def test_dmi_classifier_sparse_matches_dense(digits_small):

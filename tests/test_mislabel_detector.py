@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import kept_accumulators
 from sklearn.datasets import load_digits
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -523,8 +524,9 @@ def test_fit_resample_in_imblearn_pipeline():
 def test_mislabel_detector_record_eval(fitted):
     """Check that record='eval' scores every row once per epoch in eval mode."""
     _, X, y_noisy, y = fitted
-    det = MislabelDetector(record="eval", **FAST).fit(X, y_noisy)
-    counts = dict(det.net_.callbacks_)["sei"].accumulator_.counts()
+    with kept_accumulators() as kept:
+        det = MislabelDetector(record="eval", **FAST).fit(X, y_noisy)
+    counts = kept[0].counts()
     np.testing.assert_array_equal(counts, FAST["max_epochs"])
     assert roc_auc_score(y_noisy != y, -det.train_scores_) > 0.85
 

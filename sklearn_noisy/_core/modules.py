@@ -31,6 +31,16 @@ class MLP(nn.Module):
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
 
+    Notes
+    -----
+    The first layer also multiplies sparse CSR batches
+    (``torch.sparse_csr`` tensors) without densifying them
+    (``accepts_sparse = True``): the estimators then pass sparse ``X`` to it
+    as it is, so that a 100,000-column TF-IDF matrix costs its non-zeros
+    rather than its width in the forward pass. The first layer's gradient
+    and optimiser step still cost ``n_features x width`` per batch:
+    ``hidden_units=()`` (softmax regression) keeps wide sparse data fast.
+
     Examples
     --------
     >>> import torch
@@ -38,6 +48,9 @@ class MLP(nn.Module):
     >>> MLP(n_features=4, n_classes=3, hidden_units=(8,))(torch.zeros(2, 4)).shape
     torch.Size([2, 3])
     """
+
+    #: The first layer takes ``torch.sparse_csr`` batches as they are.
+    accepts_sparse = True
 
     def __init__(
         self,

@@ -243,6 +243,13 @@ class DynamicsAccumulator:
         Also keep the mean probabilities of the first ``early_epochs`` epochs
         (:meth:`early_mean_proba`): the learning phase, before the network
         fits wrong labels, where confident learning's count is meaningful.
+    all_reduce : callable or None, default=None
+        Under data parallelism, a function that sums a tensor over the
+        processes in place (``torch.distributed.all_reduce``). Each process
+        then adds only its own rows; the per-class thresholds, the fit and the
+        trajectory of each epoch are summed at :meth:`end_epoch`, and the
+        per-sample sums once, at :meth:`synchronize`, so that every process
+        ends with the statistics of a single-process run. None: one process.
 
     Examples
     --------
@@ -256,9 +263,17 @@ class DynamicsAccumulator:
     """
 
     def __init__(
-        self, n_samples, n_classes, device="cpu", trajectory=False, early_epochs=0
+        self,
+        n_samples,
+        n_classes,
+        device="cpu",
+        trajectory=False,
+        early_epochs=0,
+        all_reduce=None,
     ):
         device = torch.device(device)
+        self._all_reduce = all_reduce
+        self._synchronized = all_reduce is None
         self._n_classes = n_classes
         # One table, one scatter-add per batch: the statistics, the
         # probabilities, the early-phase probabilities and a count column
@@ -279,9 +294,15 @@ class DynamicsAccumulator:
         self._n_epochs = 0
         self.fit_history = []
         self._trajectory = [] if trajectory else None
+        # Under data parallelism a process fills only its rows of the epoch's
+        # trajectory: zeros elsewhere, and a mask of the rows it recorded.
+        fill = float("nan") if all_reduce is None else 0.0
         self._epoch = (
-            torch.full((n_samples,), float("nan"), device=device)
-            if trajectory
+            torch.full((n_samples,), fill, device=device) if trajectory else None
+        )
+        self._epoch_seen = (
+            torch.zeros(n_samples, device=device)
+            if trajectory and all_reduce is not None
             else None
         )
 
@@ -325,10 +346,29 @@ class DynamicsAccumulator:
         ).to(self._epoch_stats)
         if self._epoch is not None:
             self._epoch.index_copy_(0, index, stats[:, 0].to(self._epoch))
+        if self._epoch_seen is not None:
+            self._epoch_seen.index_fill_(0, index, 1.0)
+
+    def _reduce_epoch(self):
+        """Sum this epoch's class sums, fit counts and trajectory over processes."""
+        n = len(self._class_sums)
+        shared = self._all_reduce(
+            torch.cat([self._class_sums, self._class_counts, self._epoch_stats])
+        )
+        self._class_sums = shared[:n].clone()
+        self._class_counts = shared[n : 2 * n].clone()
+        self._epoch_stats = shared[2 * n :].clone()
+        if self._epoch is not None:
+            self._all_reduce(self._epoch)
+            self._all_reduce(self._epoch_seen)
+            self._epoch[self._epoch_seen == 0] = float("nan")
+            self._epoch_seen.zero_()
 
     def end_epoch(self):
         """Close an epoch: update the thresholds, keep its fit, its trajectory."""
         self._flush()
+        if self._all_reduce is not None:
+            self._reduce_epoch()
         counts = self._class_counts
         means = torch.where(
             counts > 0, self._class_sums / counts.clamp(min=1), torch.ones_like(counts)
@@ -342,7 +382,18 @@ class DynamicsAccumulator:
         self._n_epochs += 1
         if self._epoch is not None:
             self._trajectory.append(self._epoch.to("cpu", torch.float16).numpy())
-            self._epoch.fill_(float("nan"))
+            self._epoch.fill_(float("nan") if self._all_reduce is None else 0.0)
+
+    def synchronize(self):
+        """Sum the per-sample table over the processes (once, after training).
+
+        Every process must call it, after its last :meth:`end_epoch`; a no-op
+        for one process and on later calls.
+        """
+        self._flush()
+        if not self._synchronized:
+            self._all_reduce(self._table)
+            self._synchronized = True
 
     def counts(self):
         """Return how many times each sample was recorded, as an int64 array."""

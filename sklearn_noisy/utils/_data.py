@@ -24,11 +24,14 @@ Batches are drawn in one of two ways:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 __all__ = [
+    "BatchPlan",
     "IndexedBatch",
     "InMemoryBatchIterator",
     "InputStandardizer",
@@ -47,16 +50,23 @@ class IndexedBatch(tuple):
 
     It unpacks like the plain tuple skorch expects (``Xi, yi = batch``);
     callbacks read ``batch.index`` in ``on_batch_end``, and the training loss
-    reads ``batch.weight`` (None when the rows are unweighted).
+    reads ``batch.weight`` (the rows' sample weights, None when the rows are
+    unweighted). Under data parallelism each process gets its share of one
+    global batch, and ``batch.share`` (``len(share) * n_processes /
+    len(global batch)``, 1 for equal shares and for one process) rescales its
+    mean loss so that the gradients averaged over the processes equal those
+    of the global batch.
     """
 
     index: torch.Tensor
     weight: torch.Tensor | None
+    share: float
 
-    def __new__(cls, X, y, index, weight=None):
+    def __new__(cls, X, y, index, weight=None, share=1.0):
         self = super().__new__(cls, (X, y))
         self.index = index
         self.weight = weight
+        self.share = share
         return self
 
 
@@ -120,7 +130,9 @@ def check_input_values(estimator, X, standardizer):
     if standardizer is not None:
         constant = bool(standardizer.constant.all())
     elif sp.issparse(X):
-        constant = bool((X.max(axis=0).toarray() == X.min(axis=0).toarray()).all())
+        # Compared sparse (no column of max != min), not densified: sparse
+        # input is never turned into a dense array (issue 11).
+        constant = (X.max(axis=0) != X.min(axis=0)).nnz == 0
     else:
         first = np.asarray(X[:1], dtype=np.float64)
         constant = all(
@@ -231,17 +243,39 @@ class InputStandardizer:
                 part = part[weight > 0]
             low = np.minimum(low, part.min(axis=axes, initial=np.inf))
             high = np.maximum(high, part.max(axis=axes, initial=-np.inf))
+        peak = np.maximum(np.abs(high), np.abs(low))
+        mean, std = _mean_std(X, axes, sample_weight, peak)
+        return cls.from_moments(low, high, mean, std, mode, X.size)
+
+    @classmethod
+    def from_moments(cls, low, high, mean, std, mode="auto", size=1):
+        """Return the standardizer of data with these per-feature statistics.
+
+        What :meth:`fit` computes from an array, and
+        :class:`RunningMoments` from a streamed dataset.
+
+        Parameters
+        ----------
+        low, high : ndarray of shape (n_features_or_channels,)
+            Per-feature (per-channel) minimum and maximum.
+        mean, std : ndarray of shape (n_features_or_channels,)
+            Per-feature (per-channel) mean and standard deviation.
+        mode : {"auto", "features", "global"}, default="auto"
+            See the class docstring.
+        size : int, default=1
+            Number of values the statistics summarise (0: empty data).
+        """
+        n_features = len(low)
         ranges = high - low
         peak = np.maximum(np.abs(high), np.abs(low))
         # Constant up to float rounding, relative to the feature's magnitude
         # (an absolute tolerance would call features of 1e-30 constant).
         constant = ranges <= 1e-12 * peak
-        mean, std = _mean_std(X, axes, sample_weight, peak)
-        span = float(high.max() - low.min()) if X.size else 0.0
-        scale = span if X.size and span > 1e-12 * peak.max() else 1.0
+        span = float(high.max() - low.min()) if size else 0.0
+        scale = span if size and span > 1e-12 * peak.max() else 1.0
         if mode == "auto":
             pixel_like = (
-                X.size > 0
+                size > 0
                 and low.min() >= 0
                 and cls._homogeneous(ranges[~constant])
                 and _pooled_std(mean / scale, std / scale) >= cls.MIN_GLOBAL_STD
@@ -281,6 +315,87 @@ class InputStandardizer:
             out[start : start + len(part)] = (part - mean) / scale
             start += len(part)
         return out
+
+    def transform_tensor(self, X):
+        """Return ``(X - mean) / scale`` of a batch tensor as float32.
+
+        Computed in float64 on the batch's device, as :meth:`transform` does
+        on arrays, so that a streamed batch is standardised to the same
+        float32 values as the same rows of an array.
+        """
+        shape = (1, -1) + (1,) * (X.ndim - 2)
+        mean = torch.as_tensor(self.mean, device=X.device).reshape(shape)
+        scale = torch.as_tensor(self.scale, device=X.device).reshape(shape)
+        return ((X.double() - mean) / scale).float()
+
+
+class RunningMoments:
+    """Per-feature (per-channel) minimum, maximum, mean and variance, streamed.
+
+    Batches are merged in float64 with the pairwise update of Chan, Golub and
+    LeVeque (1979), so that one pass over a streamed dataset gives the
+    statistics :meth:`InputStandardizer.fit` computes from an array in two.
+    """
+
+    def __init__(self):
+        self.count = 0
+        self.low = self.high = self.mean = self.m2 = None
+
+    def update(self, X, weight=None):
+        """Add a batch tensor of shape ``(n, features)`` or ``(n, C, ...)``.
+
+        With ``weight`` (one per row), each row counts as many times as its
+        weight; rows of weight 0 are left out, as in
+        :meth:`InputStandardizer.fit`.
+        """
+        X = torch.as_tensor(X).detach().to("cpu", torch.float64)
+        if weight is not None:
+            weight = torch.as_tensor(np.asarray(weight), dtype=torch.float64)
+            X, weight = X[weight > 0], weight[weight > 0]
+        axes = (0, *range(2, X.ndim))
+        count = X.numel() // max(X.shape[1], 1) if X.ndim > 1 else 0
+        if count == 0:
+            return
+        low = X.amin(dim=axes).numpy()
+        high = X.amax(dim=axes).numpy()
+        shape = (1, -1) + (1,) * (X.ndim - 2)
+        if weight is None:
+            mean = X.mean(dim=axes)
+            m2 = ((X - mean.reshape(shape)) ** 2).sum(dim=axes).numpy()
+        else:
+            per_row = count / len(X)
+            count = float(weight.sum()) * per_row
+            w = weight.reshape((-1,) + (1,) * (X.ndim - 1))
+            mean = (X * w).sum(dim=axes) / count
+            m2 = (w * (X - mean.reshape(shape)) ** 2).sum(dim=axes).numpy()
+        mean = mean.numpy()
+        if self.count == 0:
+            self.count, self.low, self.high, self.mean, self.m2 = (
+                count,
+                low,
+                high,
+                mean,
+                m2,
+            )
+            return
+        total = self.count + count
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (count / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.count * count / total)
+        self.low = np.minimum(self.low, low)
+        self.high = np.maximum(self.high, high)
+        self.count = total
+
+    def standardizer(self, mode):
+        """Return the :class:`InputStandardizer` of the data seen."""
+        return InputStandardizer.from_moments(
+            self.low,
+            self.high,
+            self.mean,
+            np.sqrt(self.m2 / self.count),
+            mode,
+            self.count,
+        )
 
 
 def _pooled_std(mean, std):
@@ -387,6 +502,109 @@ def stratified_batches(y, n_batches, generator=None, min_per_class=0):
     return [b for b in torch.split(row[order], sizes) if len(b)]
 
 
+class BatchPlan:
+    """The batches of every epoch: which rows, in which order, on which process.
+
+    One plan serves both the in-memory iterator and the ``DataLoader`` of
+    streamed datasets, so that the same seed trains on the same batches
+    whatever the input's container (issue 11: a streamed image folder scores
+    as the same images passed as an array). Each epoch draws its batches from
+    a private generator: a permutation (``torch.randperm``) cut into global
+    batches of ``batch_size`` rows, or with ``stratify`` the batches of
+    :func:`stratified_batches`. With ``world_size`` processes, process
+    ``rank`` gets the ``rank``-th of ``world_size`` contiguous, near-equal
+    shares of every global batch, so that the processes together see each row
+    exactly once per epoch (none is repeated to even out the shares, unlike
+    ``DistributedSampler``).
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows to plan.
+    batch_size : int
+        Rows per global batch.
+    shuffle : bool, default=False
+        Draw a new permutation every epoch.
+    drop_last : bool, default=False
+        Drop the last, incomplete global batch. With ``stratify`` no row is
+        dropped: the rows are dealt into ``n_samples // batch_size`` batches
+        (at least one).
+    seed : int or None, default=None
+        Seed of the private generator; the global torch generator is never
+        touched.
+    rank, world_size : int, default=0, 1
+        This process's rank and the number of processes.
+    y : torch.Tensor of shape (n_samples,) or None, default=None
+        Encoded labels, needed by ``stratify``.
+    stratify : bool, default=False
+        Deal every class evenly over the batches of an epoch (needs ``y`` and
+        ``shuffle=True``).
+    min_per_class : int, default=0
+        With ``stratify``: rows of every class in every global batch.
+    """
+
+    def __init__(
+        self,
+        n_samples,
+        batch_size,
+        shuffle=False,
+        drop_last=False,
+        seed=None,
+        rank=0,
+        world_size=1,
+        y=None,
+        stratify=False,
+        min_per_class=0,
+    ):
+        self.n_samples = int(n_samples)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.y = y
+        self.stratify = stratify
+        self.min_per_class = int(min_per_class)
+        if stratify and (y is None or not shuffle):
+            raise ValueError(
+                "stratify=True deals the rows of each class y over shuffled "
+                "batches: it needs labels y and shuffle=True."
+            )
+        self._generator = torch.Generator()
+        if seed is not None:
+            self._generator.manual_seed(int(seed))
+
+    def __len__(self):
+        if self.drop_last:
+            n_batches = self.n_samples // self.batch_size
+            return max(1, n_batches) if self.stratify else n_batches
+        return -(-self.n_samples // self.batch_size)
+
+    def _batch_indices(self):
+        """Row indices of each global batch of one epoch."""
+        if self.stratify:
+            return stratified_batches(
+                self.y, len(self), self._generator, self.min_per_class
+            )
+        if self.shuffle:
+            order = torch.randperm(self.n_samples, generator=self._generator)
+        else:
+            order = torch.arange(self.n_samples)
+        stops = range(0, len(self) * self.batch_size, self.batch_size)
+        return [order[start : start + self.batch_size] for start in stops]
+
+    def epoch(self):
+        """Yield ``(index, share)`` of this process's share of each batch."""
+        for index in self._batch_indices():
+            if self.world_size == 1:
+                yield index, 1.0
+                continue
+            size = len(index)
+            low = self.rank * size // self.world_size
+            high = (self.rank + 1) * size // self.world_size
+            yield index[low:high], (high - low) * self.world_size / size
+
+
 class InMemoryBatchIterator:
     """Iterate over mini-batches of in-memory data, a whole batch per step.
 
@@ -416,6 +634,13 @@ class InMemoryBatchIterator:
         generator is never touched.
     device : str or torch.device, default="cpu"
         Where the batches are delivered.
+    rank, world_size : int, default=0, 1
+        Under data parallelism, this process's share of every batch (see
+        :class:`BatchPlan`).
+    sparse : bool, default=False
+        Deliver batches of a CSR matrix as sparse CSR tensors (for modules
+        whose first layer multiplies sparse inputs, such as
+        :class:`~sklearn_noisy.modules.MLP`) instead of densifying them.
     sample_weight : torch.Tensor or ndarray of shape (n_samples,) or None, \
             default=None
         Weight of each row of ``dataset``, delivered as ``batch.weight``;
@@ -438,6 +663,9 @@ class InMemoryBatchIterator:
         drop_last=False,
         seed=None,
         device="cpu",
+        rank=0,
+        world_size=1,
+        sparse=False,
         sample_weight=None,
         stratify=False,
         min_per_class=0,
@@ -447,6 +675,7 @@ class InMemoryBatchIterator:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.device = torch.device(device)
+        self.sparse = sparse
         self.stratify = stratify
         self.min_per_class = int(min_per_class)
         self._X = dataset.X
@@ -456,61 +685,75 @@ class InMemoryBatchIterator:
         if isinstance(self._y, np.ndarray):
             self._y = torch.as_tensor(self._y)
         self._n = self._X.shape[0]
-        self._weight = None
-        if sample_weight is not None:
-            self._weight = torch.as_tensor(sample_weight, dtype=torch.float32)
-            if self._weight.shape != (self._n,):
-                raise ValueError(
-                    f"sample_weight must have one weight per row of X "
-                    f"({self._n}); got shape {tuple(self._weight.shape)}."
-                )
-        if stratify and (self._y is None or not shuffle):
-            raise ValueError(
-                "stratify=True deals the rows of each class y over shuffled "
-                "batches: it needs labels y and shuffle=True."
-            )
-        self._generator = torch.Generator()
-        if seed is not None:
-            self._generator.manual_seed(int(seed))
+        self._weight = check_batch_weights(sample_weight, self._n)
+        self._plan = BatchPlan(
+            self._n,
+            batch_size,
+            shuffle,
+            drop_last,
+            seed,
+            rank,
+            world_size,
+            y=self._y,
+            stratify=stratify,
+            min_per_class=min_per_class,
+        )
 
     def __len__(self):
-        if self.drop_last:
-            n_batches = self._n // self.batch_size
-            return max(1, n_batches) if self.stratify else n_batches
-        return -(-self._n // self.batch_size)
+        return len(self._plan)
 
     def _take(self, data, index):
         if sp.issparse(data):
-            rows = data[index.cpu().numpy()].toarray()
-            return torch.from_numpy(rows).to(self.device, non_blocking=True)
+            rows = data[index.cpu().numpy()]
+            if self.sparse:
+                return sparse_rows_tensor(rows, self.device)
+            return torch.from_numpy(rows.toarray()).to(self.device, non_blocking=True)
         # index_select rather than data[index]: same rows, but advanced
         # indexing costs about 13 us per 128 x 64 batch on CPU, index_select 3
         # (benchmarks/speed.py, issue 2).
         rows = torch.index_select(data, 0, index.to(data.device))
         return rows.to(self.device, non_blocking=True)
 
-    def _batch_indices(self):
-        """Row indices of each batch of one epoch."""
-        if self.stratify:
-            return stratified_batches(
-                self._y, len(self), self._generator, self.min_per_class
-            )
-        if self.shuffle:
-            order = torch.randperm(self._n, generator=self._generator)
-        else:
-            order = torch.arange(self._n)
-        stops = range(0, len(self) * self.batch_size, self.batch_size)
-        return [order[start : start + self.batch_size] for start in stops]
-
     def __iter__(self):
         on_device = isinstance(self._X, torch.Tensor)
-        for index in self._batch_indices():
+        for index, share in self._plan.epoch():
             if on_device:
                 index = index.to(self._X.device)
             X = self._take(self._X, index)
             y = None if self._y is None else self._take(self._y, index)
             weight = None if self._weight is None else self._take(self._weight, index)
-            yield IndexedBatch(X, y, index, weight)
+            yield IndexedBatch(X, y, index, weight, share)
+
+
+def check_batch_weights(sample_weight, n_samples):
+    """Return ``sample_weight`` as a float32 tensor of ``n_samples`` (or None)."""
+    if sample_weight is None:
+        return None
+    weight = torch.as_tensor(sample_weight, dtype=torch.float32)
+    if weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have one weight per row of X "
+            f"({n_samples}); got shape {tuple(weight.shape)}."
+        )
+    return weight
+
+
+def sparse_rows_tensor(rows, device="cpu"):
+    """Return CSR rows as a float32 ``torch.sparse_csr`` tensor on ``device``."""
+    rows = sp.csr_matrix(rows, dtype=np.float32)
+    rows.sort_indices()
+    with warnings.catch_warnings():
+        # torch calls its sparse CSR support "beta" on every construction;
+        # the layout is built from a canonical scipy CSR matrix here.
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(rows.indptr.astype(np.int64)),
+            torch.from_numpy(rows.indices.astype(np.int64)),
+            torch.from_numpy(rows.data),
+            size=rows.shape,
+            dtype=torch.float32,
+            check_invariants=False,
+        ).to(device)
 
 
 def fit_input_standardizer(estimator, X, sample_weight=None):

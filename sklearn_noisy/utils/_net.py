@@ -9,10 +9,10 @@ import inspect
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.dataset import unpack_data
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
-from .._core.losses import WeightedCrossEntropyLoss
+from .._core.losses import ForwardCorrectedLoss, WeightedCrossEntropyLoss
 from .._core.modules import MLP, SmallCNN
 
 # Double-underscore parameters that the estimators route to skorch, as skorch
@@ -178,39 +178,180 @@ def module_params(estimator, X, n_classes):
 PREDICT_BATCH_SIZE = 1024
 
 
-class WeightedNeuralNetClassifier(NeuralNetClassifier):
-    """A skorch NeuralNetClassifier that passes ``batch.weight`` to its criterion.
+class IndexedNet(NeuralNetClassifier):
+    """NeuralNetClassifier whose loss honours the weights of an ``IndexedBatch``.
 
     skorch's training step hands the criterion ``(y_pred, y_true)`` only; the
-    batches of :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` also
-    carry the rows' sample weights, and the criteria of this package
-    (cross-entropy, L_DMI, forward correction) take them as a third argument.
-    Unweighted batches (``batch.weight`` None) compute exactly the loss of a
-    plain ``NeuralNetClassifier``. (The estimators compose this net; they do
-    not subclass it.)
+    batches of :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` (and
+    of the streamed iterator) also carry the rows' sample weights
+    (``batch.weight``), and the criteria of this package (cross-entropy,
+    L_DMI, forward correction) take them as a third argument. Unweighted
+    batches (``batch.weight`` None) compute exactly the loss of a plain
+    ``NeuralNetClassifier``. (The estimators compose this net; they do not
+    subclass it.)
+
+    Under data parallelism each process's mean loss is also scaled by its
+    share of the global batch (``batch.share``), so that the gradients
+    averaged over the processes are those of the global batch's mean loss
+    (issue 11). Only mean-reduced per-sample losses (cross-entropy, forward
+    correction) are scaled: L_DMI is a loss of the process's whole batch.
     """
 
-    def train_step_single(self, batch, **fit_params):
-        """Compute the batch's (weighted) loss and its gradients."""
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(
-            y_pred,
-            yi,
-            X=Xi,
-            training=True,
-            sample_weight=getattr(batch, "weight", None),
-        )
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+    _PER_SAMPLE_CRITERIA = (
+        torch.nn.CrossEntropyLoss,
+        WeightedCrossEntropyLoss,
+        ForwardCorrectedLoss,
+    )
+
+    def _set_training(self, training=True):
+        # skorch sets the mode of every module and criterion before every
+        # batch (a recursive module.train()); it only changes between
+        # training and prediction, so skip the walk when nothing changes.
+        if getattr(self, "_training_mode", None) is training and all(
+            getattr(getattr(self, name + "_"), "training", training) is training
+            for name in self._modules + self._criteria
+        ):
+            return
+        super()._set_training(training)
+        self._training_mode = training
+
+    def train_step(self, batch, **fit_params):
+        """Remember the batch's sample weights and share, then run the step."""
+        self._batch_sample_weight = getattr(batch, "weight", None)
+        self._batch_share = getattr(batch, "share", 1.0)
+        try:
+            return super().train_step(batch, **fit_params)
+        finally:
+            self._batch_sample_weight = None
+            self._batch_share = 1.0
 
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
-        """Return the criterion of the batch, weighted when weights exist."""
+        """Return the criterion of the batch, weighted when weights exist.
+
+        In training, the weights default to those of the batch being
+        trained on, and the loss is scaled by the batch's share under data
+        parallelism.
+        """
+        if training and len(y_pred) == 0:
+            # An empty share of the last batch: no loss, but a graph, so that
+            # every process joins the gradient all-reduce.
+            return y_pred.sum() * 0.0
+        if training and sample_weight is None:
+            sample_weight = getattr(self, "_batch_sample_weight", None)
         if sample_weight is None:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        y_true = to_tensor(y_true, device=self.device)
-        return self.criterion_(y_pred, y_true, sample_weight)
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        else:
+            y_true = to_tensor(y_true, device=y_pred.device)
+            loss = self.criterion_(y_pred, y_true, sample_weight)
+        share = getattr(self, "_batch_share", 1.0) if training else 1.0
+        criterion = getattr(self.criterion_, "module", self.criterion_)
+        if share != 1.0 and isinstance(criterion, self._PER_SAMPLE_CRITERIA):
+            loss = loss * share
+        return loss
+
+
+class AcceleratedIndexedNet(AccelerateMixin, IndexedNet):
+    """IndexedNet trained through Hugging Face Accelerate.
+
+    Two changes to skorch's :class:`~skorch.hf.AccelerateMixin`: an optimizer
+    re-created between training phases (DMIClassifier's L_DMI phase) is
+    prepared too, so that mixed precision keeps its gradient scaler; and
+    prediction does not gather outputs across processes, since every process
+    predicts all rows itself.
+    """
+
+    def _initialize_accelerator(self):
+        # accelerate wraps every module it prepares in DistributedDataParallel,
+        # which refuses modules without trainable parameters: criteria such as
+        # cross-entropy and L_DMI are left as they are.
+        plain = {
+            name: getattr(self, name + "_")
+            for name in self._criteria
+            if not any(
+                p.requires_grad
+                for p in getattr(getattr(self, name + "_"), "parameters", list)()
+            )
+        }
+        for name in plain:
+            setattr(self, name + "_", None)
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            for name, criterion in plain.items():
+                setattr(self, name + "_", criterion)
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """Initialise the optimizer; prepare it when the net is wrapped."""
+        super().initialize_optimizer(*args, **kwargs)
+        if self._wrapped_with_accelerator:
+            self.optimizer_ = self.accelerator.prepare(self.optimizer_)
+        return self
+
+    def evaluation_step(self, batch, training=False):
+        """Predict a batch without gathering across processes."""
+        return IndexedNet.evaluation_step(self, batch, training=training)
+
+
+def training_device(estimator):
+    """Return the device training runs on: the accelerator's, else ``device``."""
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is not None:
+        return accelerator.device
+    return torch.device(estimator.device)
+
+
+def process_layout(estimator):
+    """Return ``(rank, world_size)`` of this process under data parallelism."""
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is None:
+        return 0, 1
+    return accelerator.process_index, accelerator.num_processes
+
+
+def is_main_process(estimator):
+    """Return False on every process but the first of a data-parallel run."""
+    return process_layout(estimator)[0] == 0
+
+
+def check_accelerator(estimator):
+    """Raise unless ``accelerator`` is None or a Hugging Face ``Accelerator``."""
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is None:
+        return
+    try:
+        from accelerate import Accelerator
+    except ImportError as exc:
+        raise ImportError(
+            f"The 'accelerator' parameter of {type(estimator).__name__} needs "
+            f"Hugging Face Accelerate: pip install accelerate (or "
+            f"'sklearn-noisy[accelerate]')."
+        ) from exc
+    if not isinstance(accelerator, Accelerator):
+        raise TypeError(
+            f"The 'accelerator' parameter of {type(estimator).__name__} must be "
+            f"an accelerate.Accelerator or None; got {accelerator!r}."
+        )
+
+
+def check_accelerated_sample_weight(estimator, sample_weight):
+    """Refuse non-uniform sample weights under an ``accelerator``.
+
+    Each process's loss is rescaled by its row share of the global batch; with
+    weights the right factor is its share of the batch's total weight, and
+    L_DMI's weighted joint matrix is per process: rather than train on subtly
+    re-weighted losses, the combination is refused.
+    """
+    if sample_weight is None:
+        return
+    weight = torch.as_tensor(sample_weight)
+    if len(weight) == 0 or bool((weight == weight[0]).all()):
+        return  # equal weights: every share's weighted mean is its plain mean
+    raise NotImplementedError(
+        f"Non-uniform sample_weight is not supported with an accelerator in "
+        f"{type(estimator).__name__}.fit: data-parallel training splits every "
+        f"batch over processes, which would re-weight the rows. Train without "
+        f"accelerator to use sample_weight, or repeat/subsample rows instead."
+    )
 
 
 def build_net(
@@ -229,22 +370,34 @@ def build_net(
 ):
     """Build the skorch net of an estimator: its module, optimizer and batching.
 
-    The net trains with cross-entropy on in-memory tensors through
-    :class:`~sklearn_noisy.utils._data.InMemoryBatchIterator` (shuffled with
-    ``seed``; with ``stratify``, every class dealt evenly over the batches),
-    has no internal validation split (the estimators hold their own) and
+    The net trains with cross-entropy through
+    :func:`~sklearn_noisy.utils._stream.batch_iterator`: whole-batch slices of
+    in-memory tensors (:class:`~sklearn_noisy.utils._data.InMemoryBatchIterator`)
+    or a ``DataLoader`` over a streamed Dataset
+    (:class:`~sklearn_noisy.utils._stream.DatasetBatchIterator`), shuffled with
+    ``seed`` (with ``stratify``, every class dealt evenly over the batches).
+    It has no internal validation split (the estimators hold their own) and
     returns logits (``predict_nonlinearity=None``). ``sample_weight`` (one per
     row of the data the net is fitted on, or None) weights the training loss.
     The estimator's ``callbacks`` are deep-copied, so the user's objects are
     never modified.
 
+    With an ``accelerator`` (Hugging Face Accelerate), the net is skorch's
+    :class:`~skorch.hf.AccelerateMixin` net: the accelerator places the model
+    and wraps it for data parallelism and mixed precision, and each process
+    trains on its share of every global batch (see
+    :class:`~sklearn_noisy.utils._data.BatchPlan`); prediction is not sharded.
+
     With ``verbose`` on, an :class:`~sklearn_noisy.callbacks.EpochProgress`
     reports every epoch, labelled with the estimator and the phase (see
     :func:`set_progress_phase`), instead of skorch's unlabelled ``PrintLog``
     table: skorch itself runs with ``verbose=0`` so nothing is printed twice.
+    Under data parallelism only the main process reports.
     """
+    import scipy.sparse as sp
+
     from ..callbacks import EpochProgress
-    from ._data import InMemoryBatchIterator
+    from ._stream import batch_iterator
 
     module, module_kwargs = module_params(estimator, X, n_outputs)
     if estimator.module is None:
@@ -256,33 +409,80 @@ def build_net(
         "optimizer__" + k: v for k, v in routed_kwargs(estimator, "optimizer").items()
     }
     callbacks = [*copy.deepcopy(estimator.callbacks or []), *extra_callbacks]
-    if estimator.verbose:
+    if estimator.verbose and is_main_process(estimator):
         callbacks.append(("progress", EpochProgress(type(estimator).__name__)))
-    return WeightedNeuralNetClassifier(
+    device = training_device(estimator)
+    rank, world_size = process_layout(estimator)
+    accelerator = getattr(estimator, "accelerator", None)
+    net_class = IndexedNet
+    if accelerator is None:
+        placement = {"device": estimator.device}
+    else:
+        check_accelerated_sample_weight(estimator, sample_weight)
+        net_class = AcceleratedIndexedNet
+        # The accelerator places the module; phases are unwrapped by
+        # finish_training once the estimator has trained them all.
+        placement = {
+            "accelerator": accelerator,
+            "device": None,
+            "unwrap_after_train": False,
+            # skorch's table goes through print, so verbose=0 silences it
+            # (the mixin's default sink, the accelerator's print, ignores it).
+            "callbacks__print_log__sink": print,
+        }
+    # The default MLP multiplies sparse batches without densifying them.
+    sparse = sp.issparse(X) and getattr(module, "accepts_sparse", False)
+    num_workers = getattr(estimator, "num_workers", 0)
+    return net_class(
         module,
         criterion=WeightedCrossEntropyLoss,
         optimizer=estimator.optimizer,
         lr=lr,
         batch_size=batch_size,
-        iterator_train=InMemoryBatchIterator,
+        iterator_train=batch_iterator,
         iterator_train__shuffle=True,
         iterator_train__drop_last=drop_last,
         iterator_train__seed=seed,
-        iterator_train__device=estimator.device,
+        iterator_train__device=device,
+        iterator_train__rank=rank,
+        iterator_train__world_size=world_size,
+        iterator_train__num_workers=num_workers,
+        iterator_train__sparse=sparse,
         iterator_train__sample_weight=sample_weight,
         iterator_train__stratify=stratify,
-        iterator_valid=InMemoryBatchIterator,
+        iterator_valid=batch_iterator,
         iterator_valid__batch_size=max(estimator.batch_size, PREDICT_BATCH_SIZE),
-        iterator_valid__device=estimator.device,
+        iterator_valid__device=device,
+        iterator_valid__num_workers=num_workers,
+        iterator_valid__sparse=sparse,
         train_split=None,
         classes=list(range(n_outputs)),
         callbacks=callbacks,
+        # No internal validation split: skorch's validation scores would only
+        # be called, and do nothing, at every batch.
+        callbacks__valid_loss=None,
+        callbacks__valid_acc=None,
         predict_nonlinearity=None,
-        device=estimator.device,
         verbose=0,
+        **placement,
         **module_kwargs,
         **optimizer_kwargs,
     )
+
+
+def finish_training(net):
+    """Unwrap an accelerated net's module after the last training phase.
+
+    Accelerate wraps the module (``DistributedDataParallel``, mixed-precision
+    forward); the fitted estimator keeps the plain module, which predicts in
+    float32 and pickles. The training rows' sample weights are dropped too:
+    a fitted net holds what prediction needs, not its training data.
+    """
+    unwrap = getattr(net, "_unwrap_accelerator", None)
+    if unwrap is not None:
+        unwrap()
+    if getattr(net, "iterator_train__sample_weight", None) is not None:
+        net.iterator_train__sample_weight = None
 
 
 def set_progress_phase(net, phase):

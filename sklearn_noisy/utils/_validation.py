@@ -149,8 +149,21 @@ def _non_numeric_columns(X):
     return found
 
 
-def check_batch_size(estimator, n_classes):
-    """Raise when ``batch_size`` cannot hold one sample of every class."""
+def check_batch_size(estimator, n_classes, world_size=1):
+    """Raise when a batch cannot hold one sample of every class.
+
+    Under data parallelism L_DMI runs on each process's share of a batch,
+    ``batch_size // world_size`` rows: that share must hold every class.
+    """
+    share = estimator.batch_size // world_size
+    if world_size > 1 and share < n_classes:
+        raise ValueError(
+            f"batch_size={estimator.batch_size} of {type(estimator).__name__} is "
+            f"split over {world_size} processes, {share} rows each, fewer than "
+            f"the number of classes ({n_classes}); L_DMI runs on each process's "
+            f"rows and its determinant needs full-rank batches. Increase "
+            f"batch_size to well above {n_classes * world_size}."
+        )
     if estimator.batch_size < n_classes:
         raise ValueError(
             f"batch_size={estimator.batch_size} of {type(estimator).__name__} is "
