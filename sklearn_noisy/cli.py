@@ -629,8 +629,9 @@ def _add_detector_options(parser):
         default="auto",
         metavar="RULE|SHARE|ROWS",
         help=f"which rows to flag: a rule ({', '.join(_RULES)}), a share in "
-        "(0, 0.5] such as 0.1, or a number of rows such as 50 (default: auto: "
-        "sign for sei and aum, mixture for loss and confidence)",
+        "(0, 0.5] such as 0.1, or a number of rows such as 50 (default: auto = "
+        "count: confident learning's count on the first epochs' probabilities, "
+        "at most the rows the network then disagrees with)",
     )
 
 
