@@ -672,12 +672,8 @@ class InMemoryBatchIterator:
     ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
         self.device = torch.device(device)
         self.sparse = sparse
-        self.stratify = stratify
-        self.min_per_class = int(min_per_class)
         self._X = dataset.X
         self._y = dataset.y
         if isinstance(self._X, np.ndarray):
@@ -764,15 +760,24 @@ def fit_input_standardizer(estimator, X, sample_weight=None):
     attributes are None). With ``sample_weight`` the statistics are those of
     the rows repeated as many times as their weights.
     """
-    mode = estimator.standardize
-    if mode is True:
-        mode = "auto"
+    mode = standardize_mode(estimator)
     standardizer = None
     if mode:
         standardizer = InputStandardizer.fit(X, mode, sample_weight)
+    keep_input_standardizer(estimator, standardizer)
+    return standardizer
+
+
+def standardize_mode(estimator):
+    """Return the estimator's ``standardize`` as a mode (True means "auto")."""
+    mode = estimator.standardize
+    return "auto" if mode is True else mode
+
+
+def keep_input_standardizer(estimator, standardizer):
+    """Set ``input_mean_`` / ``input_scale_`` (both None without a standardizer)."""
     estimator.input_mean_ = None if standardizer is None else standardizer.mean
     estimator.input_scale_ = None if standardizer is None else standardizer.scale
-    return standardizer
 
 
 def fitted_input_standardizer(estimator):

@@ -33,6 +33,9 @@ from ._data import (
     InMemoryBatchIterator,
     RunningMoments,
     check_batch_weights,
+    fitted_input_standardizer,
+    keep_input_standardizer,
+    standardize_mode,
 )
 
 __all__ = [
@@ -381,8 +384,6 @@ def check_dataset_data(estimator, X, y, sample_weight=None):
     """
     from sklearn.utils.multiclass import check_classification_targets
 
-    from ._data import fitted_input_standardizer
-
     name = type(estimator).__name__
     if y is not None:
         raise ValueError(
@@ -397,8 +398,7 @@ def check_dataset_data(estimator, X, y, sample_weight=None):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-    mode = estimator.standardize
-    mode = "auto" if mode is True else mode
+    mode = standardize_mode(estimator)
     moments = RunningMoments() if mode else None
     labels, shape = _scan(
         X, getattr(estimator, "num_workers", 0), moments, sample_weight
@@ -421,8 +421,7 @@ def check_dataset_data(estimator, X, y, sample_weight=None):
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     standardizer = moments.standardizer(mode) if moments is not None else None
-    estimator.input_mean_ = None if standardizer is None else standardizer.mean
-    estimator.input_scale_ = None if standardizer is None else standardizer.scale
+    keep_input_standardizer(estimator, standardizer)
     y_encoded = y_encoded.ravel().astype(np.int64)
     data = StreamedData(
         X,
@@ -435,8 +434,6 @@ def check_dataset_data(estimator, X, y, sample_weight=None):
 
 def check_dataset_predict(estimator, X):
     """Return a Dataset ``X`` for prediction, checked against ``fit``."""
-    from ._data import fitted_input_standardizer
-
     name = type(estimator).__name__
     if len(X) == 0:
         raise ValueError(f"{name} got an empty Dataset as X.")
