@@ -20,6 +20,13 @@ _LUMA = np.asarray((0.299, 0.587, 0.114), dtype=np.float32)
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 
 
+def _unreadable(file, exc):
+    """Return the error for a file PIL cannot open or decode."""
+    return ValueError(
+        f"cannot read {file}: not a valid PNG or JPEG image ({type(exc).__name__})"
+    )
+
+
 def decode_image(file, size, channels):
     """Return one image as float32 ``(channels, size, size)`` in [0, 1].
 
@@ -31,9 +38,7 @@ def decode_image(file, size, channels):
             image = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
             rgb = np.asarray(image)
     except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError too
-        raise ValueError(
-            f"cannot read {file}: not a valid PNG or JPEG image ({type(exc).__name__})"
-        ) from None
+        raise _unreadable(file, exc) from None
     X = rgb.astype(np.float32) / 255
     if channels == 1:
         return np.ascontiguousarray((X @ _LUMA)[None])
@@ -47,10 +52,7 @@ def image_channels(files):
             with Image.open(file) as image:
                 mode = image.mode
         except (OSError, ValueError) as exc:
-            raise ValueError(
-                f"cannot read {file}: not a valid PNG or JPEG image "
-                f"({type(exc).__name__})"
-            ) from None
+            raise _unreadable(file, exc) from None
         if mode not in GREY_MODES:
             return 3
     return 1

@@ -425,7 +425,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
             X, y_enc = check_dataset_data(self, X, y, sample_weight)
         else:
             X, y_enc = check_classification_data(self, X, y)
-        self._check_class_sizes(y_enc)
+        class_counts = self._check_class_sizes(y_enc)
         sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
         n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
@@ -463,7 +463,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.label_issues_index_ = (
             self.label_issues_.copy() if index is None else index[self.label_issues_]
         )
-        self._diagnose(y_enc, run.early_proba)
+        self._diagnose(y_enc, class_counts, run.early_proba)
         # Rows of arrays are found again by their digest; items of a Dataset
         # by their index (decoding every item again to hash it would cost a
         # pass over the data).
@@ -500,6 +500,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"in y; class(es) {rare} have 1. A single sample's label cannot "
                 f"be judged against its class: drop or merge those classes."
             )
+        return counts
 
     def _record(self, X, y_enc, n_outputs, seed, sample_weight=None):
         """Train one run on ``(X, y_enc)`` and return its accumulator."""
@@ -686,7 +687,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"standardize='auto', or scale X."
             )
 
-    def _diagnose(self, y_enc, early_proba):
+    def _diagnose(self, y_enc, counts, early_proba):
         """Set the trust diagnostics and warn when the ranking is doubtful.
 
         Whether the network agrees with a flagged row is read from the
@@ -694,7 +695,6 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         with every label the network memorised (MR: 70-90% of the flagged
         injected errors, against 8-24% in the first epochs).
         """
-        counts = np.bincount(y_enc, minlength=len(self.classes_))
         self.majority_rate_ = float(counts.max() / counts.sum())
         flagged = np.zeros(len(y_enc), dtype=bool)
         flagged[self.label_issues_] = True
@@ -702,18 +702,14 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         self.flagged_share_by_class_ = np.bincount(
             y_enc, weights=flagged, minlength=len(self.classes_)
         ) / np.maximum(counts, 1)
-        proba = self.train_proba_ if early_proba is None else early_proba
-        predicted = proba.argmax(axis=1)
-        self.flagged_agreement_ = (
-            float(np.mean(predicted[flagged] == y_enc[flagged]))
-            if flagged.any()
-            else float("nan")
-        )
-        self.flagged_sei_agreement_ = (
-            float(np.mean(self.method_scores_["sei"][flagged] >= 0))
-            if flagged.any()
-            else float("nan")
-        )
+        self.flagged_agreement_ = self.flagged_sei_agreement_ = float("nan")
+        if flagged.any():
+            proba = self.train_proba_ if early_proba is None else early_proba
+            predicted = proba[flagged].argmax(axis=1)
+            self.flagged_agreement_ = float(np.mean(predicted == y_enc[flagged]))
+            self.flagged_sei_agreement_ = float(
+                np.mean(self.method_scores_["sei"][flagged] >= 0)
+            )
         self.fit_warnings_ = _trust_warnings(self)
         for message in self.fit_warnings_:
             warnings.warn(message, UntrustedRankingWarning, stacklevel=3)

@@ -289,7 +289,9 @@ class DynamicsAccumulator:
         # their means are the next epoch's thresholds.
         self._class_sums = torch.zeros(n_classes, device=device, dtype=torch.float64)
         self._class_counts = torch.zeros(n_classes, device=device, dtype=torch.float64)
-        self._epoch_stats = torch.zeros(2, device=device, dtype=torch.float64)
+        # Rows predicted as their given label this epoch; the rows seen are
+        # the sum of the class counts.
+        self._epoch_agree = torch.zeros(1, device=device, dtype=torch.float64)
         self._log_thresholds = None
         self._n_epochs = 0
         self.fit_history = []
@@ -341,9 +343,7 @@ class DynamicsAccumulator:
         self._class_counts.index_add_(
             0, target_t, torch.ones_like(given, dtype=self._class_counts.dtype)
         )
-        self._epoch_stats += torch.stack(
-            [(sign > 0).sum(), torch.tensor(len(sign), device=sign.device)]
-        ).to(self._epoch_stats)
+        self._epoch_agree += (sign > 0).sum().to(self._epoch_agree)
         if self._epoch is not None:
             self._epoch.index_copy_(0, index, stats[:, 0].to(self._epoch))
         if self._epoch_seen is not None:
@@ -353,11 +353,11 @@ class DynamicsAccumulator:
         """Sum this epoch's class sums, fit counts and trajectory over processes."""
         n = len(self._class_sums)
         shared = self._all_reduce(
-            torch.cat([self._class_sums, self._class_counts, self._epoch_stats])
+            torch.cat([self._class_sums, self._class_counts, self._epoch_agree])
         )
         self._class_sums = shared[:n].clone()
         self._class_counts = shared[n : 2 * n].clone()
-        self._epoch_stats = shared[2 * n :].clone()
+        self._epoch_agree = shared[2 * n :].clone()
         if self._epoch is not None:
             self._all_reduce(self._epoch)
             self._all_reduce(self._epoch_seen)
@@ -374,11 +374,11 @@ class DynamicsAccumulator:
             counts > 0, self._class_sums / counts.clamp(min=1), torch.ones_like(counts)
         )
         self._log_thresholds = means.clamp(min=_MIN_THRESHOLD).log().float()
+        agree, seen = self._epoch_agree.item(), counts.sum().item()
+        self.fit_history.append(agree / seen if seen else float("nan"))
         self._class_sums.zero_()
         self._class_counts.zero_()
-        agree, seen = self._epoch_stats.tolist()
-        self.fit_history.append(agree / seen if seen else float("nan"))
-        self._epoch_stats.zero_()
+        self._epoch_agree.zero_()
         self._n_epochs += 1
         if self._epoch is not None:
             self._trajectory.append(self._epoch.to("cpu", torch.float16).numpy())
