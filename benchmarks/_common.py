@@ -29,6 +29,7 @@ Data sets (names used by ``--datasets``):
 from __future__ import annotations
 
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +49,12 @@ from sklearn_noisy.noise import inject_label_noise, make_transition_matrix
 __all__ = [
     "BAG",
     "Split",
+    "command_line",
     "corrupt",
     "load_split",
     "noise_matrix",
     "timed",
+    "write_marked_section",
 ]
 
 # Fashion-MNIST class index of "Bag": class 0 of the binary task (the rest is 1),
@@ -167,6 +170,15 @@ def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - start
+
+
+def command_line(script, argv=None):
+    """Return the command that reruns ``script`` with ``argv``, for a results page.
+
+    ``argv`` defaults to this process's own arguments (``sys.argv[1:]``).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    return f"python benchmarks/{Path(script).name} " + " ".join(args)
 
 
 def write_marked_section(path, name, body, *, heading="# Benchmarks"):

@@ -63,7 +63,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 _HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(_HERE), str(_HERE.parent)]  # the checkout ahead of an install
 
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 from sklearn_noisy import (  # noqa: E402
     DMIClassifier,
@@ -955,9 +955,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    command = "python benchmarks/detection.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = command_line(__file__, argv)
     records = _read_raw(args.raw)
 
     def emit(rec):

@@ -43,7 +43,7 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parent.parent),
 ]
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 from sklearn_noisy import (  # noqa: E402
     DMIClassifier,
@@ -192,9 +192,7 @@ def main(argv=None):
     if device.type == "cuda" and not torch.cuda.is_available():
         print("CUDA is not available here: nothing to measure (see --device).")
         return
-    command = "python benchmarks/gpu.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     name = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"

@@ -58,7 +58,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 CASES = ("fashion10k", "fashion60k", "synthetic1m", "text100k", "images50k")
 ROUTES = ("detector", "dmi", "cleanlab")
@@ -342,9 +342,7 @@ def main(argv=None):
         case, route, workdir = args.worker
         worker(case, route, workdir, args)
         return
-    command = "python benchmarks/growth.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     lines = [
         f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
         f"load average {os.getloadavg()[0]:.2f} at start",

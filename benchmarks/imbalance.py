@@ -50,7 +50,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 from sklearn_noisy import DMIClassifier  # noqa: E402
 from sklearn_noisy.noise import (  # noqa: E402
@@ -273,9 +273,7 @@ def main(argv=None):
     imb = imbalanced(args.seeds)
     sc = scales(args.seeds)
     wall = time.perf_counter() - start
-    command = "python benchmarks/imbalance.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     text = report(many, imb, sc, args.seeds, wall, command.strip())
     print(text)
     if args.out is not None:

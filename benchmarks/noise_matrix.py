@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import corrupt, write_marked_section  # noqa: E402
+from _common import command_line, corrupt, write_marked_section  # noqa: E402
 from robustness import SUITE, _data, _noise_name, cv_proba, noise_estimates  # noqa: E402
 
 
@@ -135,9 +135,7 @@ def main(argv=None):
     start = time.perf_counter()
     rows = run(args.datasets, args.seeds)
     wall = time.perf_counter() - start
-    command = "python benchmarks/noise_matrix.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     text = report(rows, args.seeds, wall, command.strip())
     print(text)
     if args.out is not None:

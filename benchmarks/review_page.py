@@ -42,7 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT)]
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 from review_browser import CHROMIUM, Browser, browser_missing  # noqa: E402
 
 _SCROLL = """
@@ -180,9 +180,7 @@ def main(argv=None):
     reason = browser_missing()
     if reason:
         sys.exit(f"no browser: {reason}")
-    command = "python benchmarks/review_page.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     import subprocess
 
     version = subprocess.run(

@@ -46,7 +46,7 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parent.parent),
 ]
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 from sklearn_noisy import MislabelDetector, UntrustedRankingWarning  # noqa: E402
 from sklearn_noisy.datasets import fetch_mr  # noqa: E402
@@ -97,9 +97,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    command = "python benchmarks/sparse_text.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     X, y, flipped = load(args.max_features, args.noise, args.seed)
     lines = [
         f"MR, TF-IDF {X.shape[0]} x {X.shape[1]} ({X.nnz} non-zeros), "

@@ -66,7 +66,7 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parent.parent),
 ]
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 from sklearn_noisy import (  # noqa: E402
     DMIClassifier,
@@ -184,6 +184,20 @@ def time_skorch_default(X, y, n_classes, epochs, device, seed):
     return [(wall, cpu) for _, wall, cpu in clock.records]
 
 
+def _package_params(device, seed):
+    """The settings both package estimators are timed with."""
+    return dict(
+        batch_size=BATCH_SIZE,
+        module__hidden_units=HIDDEN_UNITS,
+        # The bare loop's module has no dropout (the detector's default 0.3
+        # is the network's cost, not the package's).
+        module__dropout=0.0,
+        device=str(device),
+        callbacks=[("clock", EpochClock())],
+        random_state=seed,
+    )
+
+
 def time_dmi(X, y, epochs, warmup_epochs, device, seed):
     """Fit DMIClassifier once.
 
@@ -194,14 +208,7 @@ def time_dmi(X, y, epochs, warmup_epochs, device, seed):
         max_epochs=epochs,
         warmup_epochs=warmup_epochs,
         warmup_lr=LR,
-        batch_size=BATCH_SIZE,
-        module__hidden_units=HIDDEN_UNITS,
-        # The bare loop's module has no dropout (the detector's default 0.3
-        # is the network's cost, not the package's).
-        module__dropout=0.0,
-        device=str(device),
-        callbacks=[("clock", EpochClock())],
-        random_state=seed,
+        **_package_params(device, seed),
     )
     start = time.perf_counter()
     clf.fit(X, y)
@@ -221,14 +228,7 @@ def time_detector(X, y, epochs, device, seed):
         max_epochs=epochs,
         fit_tol=None,
         lr=LR,
-        batch_size=BATCH_SIZE,
-        module__hidden_units=HIDDEN_UNITS,
-        # The bare loop's module has no dropout (the detector's default 0.3
-        # is the network's cost, not the package's).
-        module__dropout=0.0,
-        device=str(device),
-        callbacks=[("clock", EpochClock())],
-        random_state=seed,
+        **_package_params(device, seed),
     )
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -401,9 +401,7 @@ def main(argv=None):
     # The estimators pick their own torch threads (one by default): make them
     # train on the bare loop's, so that the ratios compare equal resources.
     os.environ["SKLEARN_NOISY_NUM_THREADS"] = str(args.threads or 0)
-    command = "python benchmarks/speed.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     out = [
         f"{args.n_samples} x {args.n_features}, {args.n_classes} classes, MLP "
         f"{HIDDEN_UNITS}, batch {BATCH_SIZE}, Adam; {args.epochs} epochs x "

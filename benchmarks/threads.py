@@ -42,7 +42,7 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parent.parent),
 ]
-from _common import write_marked_section  # noqa: E402
+from _common import command_line, write_marked_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = {
@@ -162,9 +162,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    command = "python benchmarks/threads.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line(__file__, argv)
     lines = [
         f"{os.cpu_count()} CPUs ({platform.machine()}); load average "
         f"{os.getloadavg()[0]:.2f} at start",
