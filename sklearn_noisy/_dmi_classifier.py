@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._core.dmi import DMILoss, dmi_matrix
+from ._core.dmi import DMILoss, agrees_beyond_chance, dmi_matrix
 from .callbacks import SingularBatchRecorder, ValidationDMICheckpoint
 from .utils._data import (
     check_input_values,
@@ -64,7 +64,6 @@ _FALLBACK_WARMUP_EPOCHS = 2
 # mean and worst case over eight noisy settings (mean 0.887, worst 0.822
 # against 0.848 and 0.681 uncapped; benchmarks/results_defaults.md).
 _AUTO_WARMUP_STEPS = 150
-_AUTO_WARMUP_EPOCHS = 0
 # Length of the automatic warm-up, in optimiser steps, when no validation
 # split tells when to stop. L_DMI cannot tell a labelling from its swap, so
 # it must start from a network that already agrees with the labels; counted
@@ -440,9 +439,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         if self.warmup_epochs != "auto":
             return self.warmup_epochs
         if split is not None:
-            return max(
-                _AUTO_WARMUP_EPOCHS, math.ceil(_AUTO_WARMUP_STEPS / steps_per_epoch)
-            )
+            return math.ceil(_AUTO_WARMUP_STEPS / steps_per_epoch)
         return max(
             _FALLBACK_WARMUP_EPOCHS, math.ceil(_MIN_WARMUP_STEPS / steps_per_epoch)
         )
@@ -532,8 +529,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             where = "validation split"
         else:
             joint = self._training_joint(X_train, y_train, w_all, train)
-            chance = (joint.sum(1) * joint.sum(0)).sum()
-            associated = float(torch.trace(joint) - chance) > 0
+            associated = agrees_beyond_chance(joint)
             where = "training rows"
         if not associated:
             warnings.warn(

@@ -11,7 +11,7 @@ import sys
 import torch
 from skorch.callbacks import Callback
 
-from ._core.dmi import DMILoss, dmi_matrix
+from ._core.dmi import DMILoss, agrees_beyond_chance, dmi_matrix
 from ._core.sei import DynamicsAccumulator
 from .utils._stream import take_rows
 
@@ -130,8 +130,7 @@ class ValidationDMICheckpoint(Callback):
         # (Xu et al., 2019, Section 4), so a permuted labelling can score as
         # well as the right one: weights whose predictions agree with the
         # labels no more often than chance are never kept.
-        chance = (joint.sum(1) * joint.sum(0)).sum()
-        associated = float(torch.trace(joint) - chance) > 0
+        associated = agrees_beyond_chance(joint)
         loss = -float(torch.linalg.slogdet(joint).logabsdet)
         return (loss if associated else float("inf")), float(acc)
 

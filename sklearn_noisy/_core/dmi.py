@@ -43,7 +43,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["DMILoss", "dmi_loss", "dmi_matrix"]
+__all__ = ["DMILoss", "agrees_beyond_chance", "dmi_loss", "dmi_matrix"]
 
 # Above this value of |det U| the determinant is close to overflowing float32
 # (exp(88.7) is float32's largest finite number) and eps=1e-3 is far below the
@@ -106,6 +106,18 @@ def _no_autocast(device_type):
     if enabled:
         return torch.autocast(device_type=device_type, enabled=False)
     return contextlib.nullcontext()
+
+
+def agrees_beyond_chance(joint: torch.Tensor) -> bool:
+    """Whether predictions agree with the labels more often than chance.
+
+    ``trace(J) > sum_k J[k, :].sum() * J[:, k].sum()`` for the normalised
+    joint ``J`` of the labels (rows) and the predictions (columns): Cohen's
+    kappa of the soft predictions is positive. ``|det U|`` cannot tell a
+    labelling from a permuted one (Xu et al., 2019, Section 4); this can.
+    """
+    chance = (joint.sum(1) * joint.sum(0)).sum()
+    return float(torch.trace(joint) - chance) > 0
 
 
 def dmi_loss(
