@@ -191,16 +191,10 @@ class SingularBatchRecorder(Callback):
     every epoch end the share of the epoch's training batches with
     ``|det U| <= eps`` (where the guard at least halves the gradient) is
     recorded as ``dmi_singular_share``; epochs trained with another criterion
-    record nothing.
-
-    Parameters
-    ----------
-    eps : float, default=1e-3
-        The epsilon of the L_DMI criterion (``DMILoss.eps``).
+    record nothing. ``eps`` and ``log|det U|`` are the criterion's own
+    (:class:`~sklearn_noisy.losses.DMILoss` keeps the last batch's
+    ``|det U|``), so recording costs no second determinant.
     """
-
-    def __init__(self, eps=1e-3):
-        self.eps = eps
 
     def on_epoch_begin(self, net, **kwargs):
         """Start the epoch's counts."""
@@ -211,11 +205,10 @@ class SingularBatchRecorder(Callback):
         """Count the training batch when it was trained with L_DMI."""
         if not training or not isinstance(net.criterion_, DMILoss):
             return
-        with torch.no_grad():
-            U = dmi_matrix(y_pred.detach(), batch[1], getattr(batch, "weight", None))
-            det = float(torch.linalg.det(U.double()))
+        # The loss has just computed this batch's det U: read it there.
+        criterion = net.criterion_
         self.n_batches_ += 1
-        self.n_singular_ += not abs(det) > self.eps
+        self.n_singular_ += not criterion.last_abs_det_ > criterion.eps
 
     def on_epoch_end(self, net, **kwargs):
         """Record the epoch's share of singular L_DMI batches."""

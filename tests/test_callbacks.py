@@ -1,4 +1,5 @@
-"""Tests for the progress callback (the recorders are tested with the estimators)."""
+"""Tests for the progress and singular-batch callbacks (the recorders are also
+tested with the estimators)."""
 
 import io
 
@@ -8,7 +9,8 @@ import torch
 from skorch import NeuralNetClassifier
 
 from sklearn_noisy import MislabelDetector
-from sklearn_noisy.callbacks import EpochProgress
+from sklearn_noisy._core.dmi import DMILoss, dmi_matrix
+from sklearn_noisy.callbacks import EpochProgress, SingularBatchRecorder
 from sklearn_noisy.modules import MLP
 
 
@@ -72,3 +74,45 @@ def test_mislabel_detector_verbose_logs_every_epoch(capsys):
     assert [line.split(":")[0] for line in captured.err.splitlines()] == [
         f"MislabelDetector training epoch {k}/3" for k in (1, 2, 3)
     ]
+
+
+class _BatchDeterminants(SingularBatchRecorder):
+    """Also recompute |det U| of every training batch from its predictions."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.dets_ = []
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, y_pred=y_pred)
+        if training:
+            U = dmi_matrix(y_pred.detach().double(), batch[1])
+            self.dets_.append(abs(float(torch.linalg.det(U))))
+
+
+@pytest.mark.parametrize("eps", [1e-3, 1e-4])
+def test_singular_batch_recorder_counts_batches_at_or_below_eps(eps):
+    """Check the recorded share against |det U| recomputed for every batch.
+
+    Batches of 4 rows over 3 classes often miss a class (a singular U); the
+    recorder reads the criterion's own |det U| and eps.
+    """
+    rng = np.random.RandomState(0)
+    X = rng.rand(48, 4).astype(np.float32)
+    y = np.arange(48) % 3
+    recorder = _BatchDeterminants()
+    net = NeuralNetClassifier(
+        MLP,
+        module__n_features=4,
+        module__n_classes=3,
+        criterion=DMILoss,
+        criterion__eps=eps,
+        batch_size=4,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+        callbacks=[("singular", recorder)],
+    ).fit(X, y)
+    dets = np.array(recorder.dets_)
+    expected = np.mean(dets <= eps)
+    assert 0 < expected < 1
+    assert net.history[-1, "dmi_singular_share"] == pytest.approx(expected)

@@ -270,6 +270,21 @@ def test_dmi_loss_module_equals_function(seed, eps):
     assert torch.equal(criterion(logits, target), dmi_loss(logits, target, eps=eps))
 
 
+@pytest.mark.parametrize("missing_class", [False, True])
+def test_dmi_loss_module_keeps_the_batch_abs_det(missing_class):
+    """Check that DMILoss keeps |det U| of its last batch, 0 when U is singular."""
+    logits, target = _batch(0, 32, 3, dtype=torch.float32)
+    if missing_class:
+        target = target.clamp(max=1)  # class 2 absent: a zero row in U
+    criterion = DMILoss()
+    criterion(logits, target)
+    expected = abs(
+        np.linalg.det(_reference_dmi_matrix(logits.double().numpy(), target.numpy()))
+    )
+    np.testing.assert_allclose(criterion.last_abs_det_, expected, rtol=1e-4, atol=1e-9)
+    assert (criterion.last_abs_det_ <= criterion.eps) == missing_class
+
+
 @pytest.mark.parametrize(
     "logits_shape, target_shape, match",
     [

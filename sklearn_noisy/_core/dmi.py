@@ -156,6 +156,12 @@ def dmi_loss(
     >>> round(float(dmi_loss(logits, target)), 2)
     -1.34
     """
+    _check_batch(logits, target, sample_weight)
+    return _dmi_loss_and_abs_det(logits, target, sample_weight, eps)[0]
+
+
+def _check_batch(logits, target, sample_weight):
+    """Refuse logits, targets and weights whose shapes do not fit together."""
     if logits.ndim != 2:
         raise ValueError(
             f"dmi_loss expects logits of shape (n_samples, n_classes); got shape "
@@ -171,15 +177,19 @@ def dmi_loss(
             f"dmi_loss expects sample_weight of shape ({logits.shape[0]},); got "
             f"shape {tuple(sample_weight.shape)}."
         )
+
+
+def _dmi_loss_and_abs_det(logits, target, sample_weight, eps):
+    """Return L_DMI of the batch and ``|det U|`` as a Python float."""
     U = dmi_matrix(logits, target, sample_weight)
     with _no_autocast(logits.device.type):
         # One factorisation in the common case: det itself, kept when it is
         # finite and small enough for eps to matter; slogdet only otherwise.
         det = torch.linalg.det(U)
-        value = float(det.detach())
-        if math.isfinite(value) and abs(value) < _DET_SWITCH:
-            return -torch.log(torch.abs(det) + eps)
-        return -torch.linalg.slogdet(U).logabsdet
+        value = abs(float(det.detach()))
+        if math.isfinite(value) and value < _DET_SWITCH:
+            return -torch.log(torch.abs(det) + eps), value
+        return -torch.linalg.slogdet(U).logabsdet, value
 
 
 class DMILoss(nn.Module):
@@ -193,6 +203,16 @@ class DMILoss(nn.Module):
     ----------
     eps : float, default=1e-3
         The official constant added to ``|det U|`` of the unnormalised matrix.
+
+    Attributes
+    ----------
+    last_abs_det_ : float
+        ``|det U|`` of the last batch the criterion was called on (``inf``
+        beyond float32's range, ``nan`` for non-finite logits). The batch was
+        stuck, its loss near ``-log(eps)`` with at most half its gradient,
+        when this is at most ``eps``. Read by
+        :class:`~sklearn_noisy.callbacks.SingularBatchRecorder`, so that
+        recording costs no second determinant.
 
     Examples
     --------
@@ -217,4 +237,8 @@ class DMILoss(nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Return L_DMI of the batch (see :func:`dmi_loss`)."""
-        return dmi_loss(logits, target, sample_weight, eps=self.eps)
+        _check_batch(logits, target, sample_weight)
+        loss, self.last_abs_det_ = _dmi_loss_and_abs_det(
+            logits, target, sample_weight, self.eps
+        )
+        return loss
