@@ -8,6 +8,13 @@ loss (cross-entropy) and batch size (128, incomplete batches dropped):
 
 * ``bare loop``: a plain PyTorch loop over shuffled whole-batch tensor slices,
   the baseline of every ratio;
+* ``bare loop, CE then L_DMI``: the same loop trained as the fixed warm-up
+  trains, E cross-entropy epochs and then E epochs of
+  ``sklearn_noisy.losses.DMILoss`` (what a user writing the two phases by hand
+  would run; no validation split, no singular-batch bookkeeping). Its L_DMI
+  epochs measure what the loss itself costs over cross-entropy, so that the
+  package's own overhead in ``DMIClassifier``'s L_DMI phase can be read apart
+  from it (the last lines of the report);
 * ``skorch default``: ``NeuralNetClassifier`` with its default iterators and
   ``train_split=None``;
 * ``DMIClassifier`` with a fixed cross-entropy warm-up (no validation split:
@@ -74,10 +81,12 @@ from sklearn_noisy import (  # noqa: E402
     UntrustedRankingWarning,
 )
 from sklearn_noisy._core.modules import MLP  # noqa: E402
+from sklearn_noisy.losses import DMILoss  # noqa: E402
 
 HIDDEN_UNITS = (256, 256)
 BATCH_SIZE = 128
 LR = 1e-3
+DMI_LR = DMIClassifier().lr  # the L_DMI phase's default learning rate
 
 
 def _now(device):
@@ -134,18 +143,25 @@ def make_data(n_samples, n_features, n_classes, seed):
     return X.astype(np.float32), y.astype(np.int64)
 
 
-def time_bare_loop(X, y, n_classes, epochs, device, seed):
-    """Return ``[(wall, cpu), ...]`` per epoch of a plain PyTorch loop."""
+def time_bare_loop(X, y, n_classes, epochs, device, seed, dmi_epochs=0):
+    """Return ``[(wall, cpu), ...]`` per epoch of a plain PyTorch loop.
+
+    ``epochs`` of cross-entropy, then ``dmi_epochs`` of ``DMILoss``.
+    """
     torch.manual_seed(seed)
     X = torch.as_tensor(X, device=device)
     y = torch.as_tensor(y, device=device)
     model = MLP(X.shape[1], n_classes, hidden_units=HIDDEN_UNITS).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    criterion = torch.nn.CrossEntropyLoss()
     n_batches = len(X) // BATCH_SIZE  # drop_last, like DMIClassifier
     generator = torch.Generator().manual_seed(seed)
     times = []
-    for _ in range(epochs):
+    for epoch in range(epochs + dmi_epochs):
+        if epoch == epochs:  # L_DMI, with DMIClassifier's default lr
+            criterion = DMILoss()
+            optimizer = torch.optim.Adam(model.parameters(), lr=DMI_LR)
+        elif epoch == 0:
+            criterion = torch.nn.CrossEntropyLoss()
         start = _now(device)
         order = torch.randperm(len(X), generator=generator).to(device)
         for b in range(n_batches):
@@ -283,11 +299,11 @@ def run(args):
     time_bare_loop(X, y, args.n_classes, 1, device, args.seed)
 
     full_rows = (args.n_samples // BATCH_SIZE) * BATCH_SIZE
-    epochs = {"bare": [], "skorch": [], "detector": []}
+    epochs = {"bare": [], "skorch": [], "detector": [], "bare 0": [], "bare 1": []}
     epochs.update({f"{w} {p}": [] for w in ("fixed", "auto") for p in (0, 1)})
     fits = {"fixed": [], "auto": [], "detector": []}
-    rows = {"bare": full_rows, "skorch": full_rows}
-    order = ["bare", "skorch", "fixed", "auto", "detector"]
+    rows = {"bare": full_rows, "skorch": full_rows, "bare_dmi": full_rows}
+    order = ["bare", "bare_dmi", "skorch", "fixed", "auto", "detector"]
     for r in range(args.repeats):
         seed = args.seed + r
         # Take turns, rotating the order, so that a drift in the machine's load
@@ -297,6 +313,12 @@ def run(args):
                 epochs[name] += time_bare_loop(
                     X, y, args.n_classes, args.epochs, device, seed
                 )
+            elif name == "bare_dmi":
+                times = time_bare_loop(
+                    X, y, args.n_classes, args.epochs, device, seed, args.epochs
+                )
+                epochs["bare 0"] += times[: args.epochs]
+                epochs["bare 1"] += times[args.epochs :]
             elif name == "skorch":
                 epochs[name] += time_skorch_default(
                     X, y, args.n_classes, args.epochs, device, seed
@@ -336,6 +358,13 @@ def report(epochs, fits, rows):
     """Return the table and the ratios against the bare loop, as lines."""
     entries = [
         ("bare PyTorch loop", "bare", epochs["bare"]),
+        ("bare loop, CE then L_DMI: CE", "bare_dmi", epochs["bare 0"]),
+        ("bare loop, CE then L_DMI: L_DMI", "bare_dmi", epochs["bare 1"]),
+        (
+            "bare loop, CE then L_DMI: both",
+            "bare_dmi",
+            [epochs["bare 0"], epochs["bare 1"]],
+        ),
         ("skorch NeuralNetClassifier, default", "skorch", epochs["skorch"]),
     ]
     for w in ("fixed", "auto"):
@@ -391,6 +420,22 @@ def report(epochs, fits, rows):
     ]:
         wall, cpu = ratios[label]
         out.append(f"{name} / bare loop: {wall:.2f}x wall, {cpu:.2f}x cpu per epoch")
+    # The package's own overhead: each phase against the bare loop running the
+    # same loss, per batch; "both" weights the bare loop's phases by this
+    # training's own numbers of CE and L_DMI epochs.
+    out.append("")
+    bare_ce = ratios["bare loop, CE then L_DMI: CE"][0]
+    bare_dmi = ratios["bare loop, CE then L_DMI: L_DMI"][0]
+    for w, label in [("fixed", "fixed warm-up"), ("auto", "auto warm-up")]:
+        ce = ratios[f"DMIClassifier, {label}: CE"][0]
+        dmi = ratios[f"DMIClassifier, {label}: L_DMI"][0]
+        n_ce, n_dmi = len(epochs[f"{w} 0"]), len(epochs[f"{w} 1"])
+        both = (n_ce * ce + n_dmi * dmi) / (n_ce * bare_ce + n_dmi * bare_dmi)
+        out.append(
+            f"DMIClassifier ({label}) / bare loop with the same losses: "
+            f"CE {ce / bare_ce:.2f}x, L_DMI {dmi / bare_dmi:.2f}x, "
+            f"both {both:.2f}x wall per batch"
+        )
     return out
 
 
