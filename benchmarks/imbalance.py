@@ -14,7 +14,14 @@ same run on the same data, split, noise and seed:
   split (4,000 rows, 20 features, 10 informative, ``class_sep=1.5``, half for
   training, stratified), clean and under 20% symmetric noise, ``batch_size=32``
   as in the issue. Reported: accuracy and balanced accuracy on the clean test
-  half, and the differences DMI − CE.
+  half, and the differences DMI − CE; also for DMI with its decision
+  threshold tuned for accuracy on the noisy labels
+  (``TunedThresholdClassifierCV(DMIClassifier(batch_size=32),
+  scoring="accuracy", cv=5)``). L_DMI's two-class decision is the balanced
+  one (predict the minority when ``P(y=1 | x)`` exceeds its prior); under
+  symmetric noise the noisy-label accuracy is an increasing affine function
+  of the clean accuracy, so the threshold that maximises it on noisy labels
+  is the one that maximises clean accuracy.
 * **scales**: the 95/5 data multiplied by 1e-30, 1e30 and 1e39 (beyond
   float32's range) at the defaults (``standardize=True``): accuracy against
   the unscaled data.
@@ -46,7 +53,7 @@ import numpy as np
 import torch
 from sklearn.datasets import make_classification
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import TunedThresholdClassifierCV, train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -144,8 +151,17 @@ def imbalanced(seeds):
                 X, y = _imbalanced_data(minority, seed)
                 X_train, X_test, y_train, y_test = _split(X, y, noise, 2, seed)
                 dmi, ce, warned = _dmi_and_ce(X_train, y_train, seed, batch_size=32)
+                tuned = TunedThresholdClassifierCV(
+                    DMIClassifier(batch_size=32, random_state=seed),
+                    scoring="accuracy",
+                    cv=5,
+                    random_state=seed,
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the DMI fits' own, above
+                    tuned.fit(X_train, y_train)
                 row = dict(minority=minority, noise=noise, seed=seed)
-                for name, model in (("dmi", dmi), ("ce", ce)):
+                for name, model in (("dmi", dmi), ("ce", ce), ("tuned", tuned)):
                     pred = model.predict(X_test)
                     row[name + "_acc"] = accuracy_score(y_test, pred)
                     row[name + "_bacc"] = balanced_accuracy_score(y_test, pred)
@@ -228,6 +244,16 @@ def report(many, imb, sc, seeds, wall, command):
         "| CE bal. acc | Δ bal. acc | singular L_DMI batches | target |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    tuned_lines = [
+        "",
+        "DMI with its threshold tuned for accuracy on the noisy labels "
+        "(`TunedThresholdClassifierCV(DMIClassifier(batch_size=32), "
+        'scoring="accuracy", cv=5)`), against the same CE:',
+        "",
+        "| minority | noise | tuned acc | Δ acc | tuned bal. acc | Δ bal. acc "
+        "| target |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for minority in (0.05, 0.01):
         for noise in (0.0, 0.2):
             rs = [r for r in imb if r["minority"] == minority and r["noise"] == noise]
@@ -242,6 +268,15 @@ def report(many, imb, sc, seeds, wall, command):
                 f"| {np.mean([r['share'] for r in rs]):.1%} "
                 f"| {'holds' if ok else '**fails**'} |"
             )
+            t_acc = np.mean([r["tuned_acc"] - r["ce_acc"] for r in rs])
+            t_bacc = np.mean([r["tuned_bacc"] - r["ce_bacc"] for r in rs])
+            ok = t_bacc >= 0 and t_acc >= -0.01
+            tuned_lines.append(
+                f"| {minority:.0%} | {noise:g} | {_ms([r['tuned_acc'] for r in rs])} "
+                f"| {t_acc:+.3f} | {_ms([r['tuned_bacc'] for r in rs])} "
+                f"| {t_bacc:+.3f} | {'holds' if ok else '**fails**'} |"
+            )
+    lines += tuned_lines
     warned = sorted({w for r in imb for w in r["warned"]})
     if warned:
         lines += ["", "Warnings raised by the DMI fits: " + "; ".join(warned) + "."]
