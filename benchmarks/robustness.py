@@ -131,6 +131,7 @@ _DMI_PARAMS = (
     "lr",
     "warmup_epochs",
     "warmup_lr",
+    "max_grad_norm",
     "n_iter_no_change",
     "validation_fraction",
     "batch_size",

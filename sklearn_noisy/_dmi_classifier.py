@@ -15,7 +15,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._core.dmi import DMILoss, agrees_beyond_chance, dmi_matrix
-from .callbacks import SingularBatchRecorder, ValidationDMICheckpoint
+from .callbacks import (
+    DMIGradientClipping,
+    SingularBatchRecorder,
+    ValidationDMICheckpoint,
+)
 from .utils._data import (
     check_input_values,
     fit_input_standardizer,
@@ -128,6 +132,16 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         lr=1e-3 predicted a single class).
     warmup_lr : float, default=1e-3
         Learning rate of the cross-entropy warm-up.
+    max_grad_norm : float or None, default=5.0
+        Largest norm of the gradient in an L_DMI step (all parameters
+        together, as :func:`torch.nn.utils.clip_grad_norm_`); None does not
+        clip. L_DMI's gradient is ``U^{-T}``, which explodes when a batch's
+        joint matrix comes close to singular: measured on Fashion-MNIST with
+        40% symmetric noise, gradient norms had a median of 21 and spikes of
+        1e5, and one seed in three diverged into a network whose every batch
+        was singular (0.692 clean-test accuracy; 0.829 with clipping at 5).
+        On digits and PneumoniaMNIST the norms stay below 10. The warm-up
+        is not clipped.
     validation_fraction : float or None, default=0.1
         Share of the rows held out (stratified, with noisy labels) to pick the
         warm-up length and the best L_DMI epoch when ``warmup_epochs="auto"``.
@@ -279,6 +293,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
         ],
         "warmup_lr": [Interval(Real, 0, None, closed="neither")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -300,6 +315,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         lr=3e-4,
         warmup_epochs="auto",
         warmup_lr=1e-3,
+        max_grad_norm=5.0,
         validation_fraction=0.1,
         n_iter_no_change=3,
         batch_size=128,
@@ -318,6 +334,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.warmup_epochs = warmup_epochs
         self.warmup_lr = warmup_lr
+        self.max_grad_norm = max_grad_norm
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
@@ -400,7 +417,10 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             batch_size=min(self.batch_size, len(train)),
             drop_last=True,
             seed=shuffle_seed,
-            extra_callbacks=[("singular_batches", SingularBatchRecorder())],
+            extra_callbacks=[
+                ("singular_batches", SingularBatchRecorder()),
+                ("dmi_gradient_clipping", DMIGradientClipping(self.max_grad_norm)),
+            ],
             sample_weight=None if w_all is None else w_all[train],
             stratify=True,
         )

@@ -16,6 +16,7 @@ from ._core.sei import DynamicsAccumulator
 from .utils._stream import take_rows
 
 __all__ = [
+    "DMIGradientClipping",
     "EpochProgress",
     "SEIRecorder",
     "SingularBatchRecorder",
@@ -180,6 +181,40 @@ class ValidationDMICheckpoint(Callback):
         """Restore the best weights."""
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+
+
+class DMIGradientClipping(Callback):
+    """Clip the gradient norm of the steps trained with L_DMI.
+
+    L_DMI's gradient with respect to the joint matrix is ``U^{-T}``: it
+    explodes when a batch's ``U`` comes close to singular, and a few such
+    steps can throw the network into a state where every batch is singular
+    and the loss has no gradient left. After each backward pass of an L_DMI
+    step, the gradients of all parameters are rescaled so that their joint
+    norm is at most ``max_norm`` (:func:`torch.nn.utils.clip_grad_norm_`;
+    through the accelerator's ``clip_grad_norm_`` under Hugging Face
+    Accelerate, which unscales mixed-precision gradients first). Steps
+    trained with another criterion are left alone.
+
+    Parameters
+    ----------
+    max_norm : float or None, default=5.0
+        Largest gradient norm of an L_DMI step; None does nothing.
+    """
+
+    def __init__(self, max_norm=5.0):
+        self.max_norm = max_norm
+
+    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        """Clip the step's gradients when it was trained with L_DMI."""
+        if self.max_norm is None or not isinstance(net.criterion_, DMILoss):
+            return
+        parameters = [p for _, p in named_parameters]
+        accelerator = getattr(net, "accelerator", None)
+        if accelerator is not None:
+            accelerator.clip_grad_norm_(parameters, self.max_norm)
+        else:
+            torch.nn.utils.clip_grad_norm_(parameters, self.max_norm)
 
 
 class SingularBatchRecorder(Callback):
