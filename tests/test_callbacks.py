@@ -7,10 +7,15 @@ import numpy as np
 import pytest
 import torch
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 
 from sklearn_noisy import MislabelDetector
 from sklearn_noisy._core.dmi import DMILoss, dmi_matrix
-from sklearn_noisy.callbacks import EpochProgress, SingularBatchRecorder
+from sklearn_noisy.callbacks import (
+    DMIGradientClipping,
+    EpochProgress,
+    SingularBatchRecorder,
+)
 from sklearn_noisy.modules import MLP
 
 
@@ -116,3 +121,46 @@ def test_singular_batch_recorder_counts_batches_at_or_below_eps(eps):
     expected = np.mean(dets <= eps)
     assert 0 < expected < 1
     assert net.history[-1, "dmi_singular_share"] == pytest.approx(expected)
+
+
+class _GradNorms(Callback):
+    """Record the joint gradient norm of every training step."""
+
+    def initialize(self):
+        self.norms_ = []
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        self.norms_.append(
+            float(torch.linalg.vector_norm(torch.cat([g.flatten() for g in grads])))
+        )
+
+
+def _net_with_clipping(criterion, max_norm):
+    rng = np.random.RandomState(0)
+    X = rng.rand(64, 4).astype(np.float32)
+    norms = _GradNorms()
+    NeuralNetClassifier(
+        MLP,
+        module__n_features=4,
+        module__n_classes=2,
+        criterion=criterion,
+        batch_size=16,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+        # skorch calls the callbacks in order: the recorder sees clipped grads.
+        callbacks=[("clip", DMIGradientClipping(max_norm)), ("norms", norms)],
+    ).fit(X, np.arange(64) % 2)
+    return np.array(norms.norms_)
+
+
+def test_dmi_gradient_clipping_clips_l_dmi_steps_only():
+    """Check that L_DMI steps are clipped to max_norm and CE steps are not."""
+    unclipped = _net_with_clipping(DMILoss, None)
+    assert unclipped.max() > 1e-3
+    clipped = _net_with_clipping(DMILoss, 1e-3)
+    assert clipped.max() <= 1e-3 * (1 + 1e-5)
+    ce = _net_with_clipping(torch.nn.CrossEntropyLoss, 1e-3)
+    assert ce.min() > 1e-3

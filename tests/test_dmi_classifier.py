@@ -951,6 +951,8 @@ def test_dmi_classifier_explicit_module_layout_is_trusted(shape):
         ({"warmup_epochs": "sometimes"}, "warmup_epochs"),
         ({"warmup_epochs": -2}, "warmup_epochs"),
         ({"warmup_lr": 0.0}, "warmup_lr"),
+        ({"max_grad_norm": 0.0}, "max_grad_norm"),
+        ({"max_grad_norm": "big"}, "max_grad_norm"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"n_iter_no_change": 0}, "n_iter_no_change"),
         ({"batch_size": 0}, "batch_size"),
@@ -1093,3 +1095,26 @@ def test_dmi_classifier_verbose_fit_pickles(digits_small):
     clf = DMIClassifier(**FAST, verbose=1, random_state=0).fit(X, y)
     clone_ = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(clone_.predict(X[:5]), clf.predict(X[:5]))
+
+
+@pytest.mark.parametrize("max_grad_norm", [5.0, None])
+def test_dmi_classifier_max_grad_norm_reaches_the_clipping(digits_small, max_grad_norm):
+    """Check that max_grad_norm sets the L_DMI clipping, and None turns it off.
+
+    With a norm small enough to clip every L_DMI step the weights differ from
+    an unclipped fit; the warm-up is never clipped.
+    """
+    X, y = digits_small
+    params = dict(max_epochs=2, warmup_epochs=2, random_state=0)
+    clf = DMIClassifier(max_grad_norm=max_grad_norm, **params).fit(X, y)
+    clipping = dict(clf.net_.callbacks_)["dmi_gradient_clipping"]
+    assert clipping.max_norm == max_grad_norm
+
+    tiny = DMIClassifier(max_grad_norm=1e-6, **params).fit(X, y)
+    free = DMIClassifier(max_grad_norm=None, **params).fit(X, y)
+    warm_only = DMIClassifier(max_grad_norm=1e-6, **{**params, "max_epochs": 0})
+    warm_free = DMIClassifier(max_grad_norm=None, **{**params, "max_epochs": 0})
+    np.testing.assert_array_equal(
+        warm_only.fit(X, y).predict_proba(X), warm_free.fit(X, y).predict_proba(X)
+    )
+    assert not np.allclose(tiny.predict_proba(X), free.predict_proba(X))
