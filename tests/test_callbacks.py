@@ -164,3 +164,25 @@ def test_dmi_gradient_clipping_clips_l_dmi_steps_only():
     assert clipped.max() <= 1e-3 * (1 + 1e-5)
     ce = _net_with_clipping(torch.nn.CrossEntropyLoss, 1e-3)
     assert ce.min() > 1e-3
+
+
+class _FakeNet:
+    criterion_ = DMILoss()
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 0.5, 5.0, 1e3])
+def test_dmi_gradient_clipping_equals_torch_clip_grad_norm(max_norm):
+    """Check that the clipped gradients equal torch's clip_grad_norm_ bitwise."""
+    torch.manual_seed(0)
+    module = MLP(8, 3, hidden_units=(16, 16))
+    (module(torch.randn(32, 8)) ** 2).sum().backward()
+    grads = [p.grad.clone() for p in module.parameters()]
+    torch.nn.utils.clip_grad_norm_(list(module.parameters()), max_norm)
+    expected = [p.grad.clone() for p in module.parameters()]
+    for p, g in zip(module.parameters(), grads, strict=True):
+        p.grad.copy_(g)
+    DMIGradientClipping(max_norm).on_grad_computed(
+        _FakeNet(), list(module.named_parameters())
+    )
+    for p, e in zip(module.parameters(), expected, strict=True):
+        assert torch.equal(p.grad, e)
