@@ -105,6 +105,7 @@ def test_singular_batch_recorder_counts_batches_at_or_below_eps(eps):
     X = rng.rand(48, 4).astype(np.float32)
     y = np.arange(48) % 3
     recorder = _BatchDeterminants()
+    torch.manual_seed(0)  # the network's initialisation
     net = NeuralNetClassifier(
         MLP,
         module__n_features=4,
