@@ -569,11 +569,14 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         losses = [row["train_loss"] for row in history]
         bad = [i for i, loss in enumerate(losses, 1) if not np.isfinite(loss)]
         if bad:
+            phase = history[bad[0] - 1]["criterion"]
+            clip = ""
+            if phase == "dmi" and self.max_grad_norm is None:
+                clip = ", clip the L_DMI steps (max_grad_norm=5.0, the default)"
             raise ValueError(
                 f"The training loss of DMIClassifier became non-finite at epoch "
-                f"{bad[0]} ({history[bad[0] - 1]['criterion']}): the weights "
-                f"diverged. Lower lr (L_DMI) or warmup_lr (cross-entropy), or "
-                f"leave standardize=True."
+                f"{bad[0]} ({phase}): the weights diverged. Lower lr (L_DMI) or "
+                f"warmup_lr (cross-entropy){clip}, or leave standardize=True."
             )
         shares = [
             row["dmi_singular_share"] for row in history if "dmi_singular_share" in row

@@ -1118,3 +1118,18 @@ def test_dmi_classifier_max_grad_norm_reaches_the_clipping(digits_small, max_gra
         warm_only.fit(X, y).predict_proba(X), warm_free.fit(X, y).predict_proba(X)
     )
     assert not np.allclose(tiny.predict_proba(X), free.predict_proba(X))
+
+
+def test_dmi_classifier_divergence_names_max_grad_norm_only_when_off(digits):
+    """Check that a diverged L_DMI phase suggests clipping only when it is off.
+
+    On digits, lr=0.05 makes the L_DMI loss non-finite with or without
+    clipping (Adam's step is set by lr, not by the gradient's norm).
+    """
+    X, y = digits
+    params = dict(lr=0.05, max_epochs=8, random_state=0)
+    with pytest.raises(ValueError, match=r"\(dmi\).*max_grad_norm=5\.0"):
+        DMIClassifier(max_grad_norm=None, **params).fit(X, y)
+    with pytest.raises(ValueError, match=r"\(dmi\)") as caught:
+        DMIClassifier(**params).fit(X, y)
+    assert "max_grad_norm" not in str(caught.value)
