@@ -51,6 +51,7 @@ __all__ = [
     "Split",
     "command_line",
     "corrupt",
+    "detect_command",
     "load_split",
     "noise_matrix",
     "timed",
@@ -179,6 +180,26 @@ def command_line(script, argv=None):
     """
     args = sys.argv[1:] if argv is None else argv
     return f"python benchmarks/{Path(script).name} " + " ".join(args)
+
+
+def detect_command(data, out, *options):
+    """Return the argv of ``sklearn-noisy detect`` on ``data`` in a fresh process.
+
+    It replaces ``out`` if it exists and prints no progress bar; ``options``
+    (strings) follow.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "sklearn_noisy",
+        "detect",
+        str(data),
+        "--out",
+        str(out),
+        "--overwrite",
+        "--no-progress",
+        *options,
+    ]
 
 
 def write_marked_section(path, name, body, *, heading="# Benchmarks"):

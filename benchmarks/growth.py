@@ -58,7 +58,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
-from _common import command_line, write_marked_section  # noqa: E402
+from _common import command_line, detect_command, write_marked_section  # noqa: E402
 
 CASES = ("fashion10k", "fashion60k", "synthetic1m", "text100k", "images50k")
 ROUTES = ("detector", "dmi", "cleanlab")
@@ -208,23 +208,16 @@ def detect_images(data, out, args):
     The peak is the command's own high-water mark of resident memory
     (``os.wait4``), not that of earlier children.
     """
-    command = [
-        sys.executable,
-        "-m",
-        "sklearn_noisy",
-        "detect",
-        str(data),
-        "--out",
-        str(out),
-        "--overwrite",
-        "--no-progress",
+    command = detect_command(
+        data,
+        out,
         "--image-size",
         "64",
         "--max-epochs",
         str(args.epochs_images),
         "--num-workers",
         str(args.workers),
-    ]
+    )
     start = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)

@@ -42,7 +42,11 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parent.parent),
 ]
-from _common import command_line, write_marked_section  # noqa: E402
+from _common import (  # noqa: E402
+    command_line,
+    detect_command,
+    write_marked_section,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = {
@@ -109,19 +113,7 @@ def time_detect(policy, data, max_epochs, workdir):
     out = Path(workdir) / f"ranking-{policy.replace(' ', '_')}.csv"
     start = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sklearn_noisy",
-            "detect",
-            str(data),
-            "--out",
-            str(out),
-            "--overwrite",
-            "--no-progress",
-            "--max-epochs",
-            str(max_epochs),
-        ],
+        detect_command(data, out, "--max-epochs", str(max_epochs)),
         env=_environment(POLICIES[policy]),
         capture_output=True,
         text=True,
