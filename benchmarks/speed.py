@@ -155,13 +155,12 @@ def time_bare_loop(X, y, n_classes, epochs, device, seed, dmi_epochs=0):
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     n_batches = len(X) // BATCH_SIZE  # drop_last, like DMIClassifier
     generator = torch.Generator().manual_seed(seed)
+    criterion = torch.nn.CrossEntropyLoss()
     times = []
     for epoch in range(epochs + dmi_epochs):
         if epoch == epochs:  # L_DMI, with DMIClassifier's default lr
             criterion = DMILoss()
             optimizer = torch.optim.Adam(model.parameters(), lr=DMI_LR)
-        elif epoch == 0:
-            criterion = torch.nn.CrossEntropyLoss()
         start = _now(device)
         order = torch.randperm(len(X), generator=generator).to(device)
         for b in range(n_batches):
