@@ -591,3 +591,71 @@ def test_core_noise_imports_numpy_and_scipy_only():
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0] if not node.level else ".")
     assert imported <= {"numbers", "numpy", "scipy"}
+
+
+def _brute_force_corrected_accuracy(margin, y_noisy, transition, offset, weight):
+    """Clean accuracy estimated through inv(T.T) for one offset, by counting."""
+    predicted = (margin + offset > 0).astype(int)
+    confusion = np.zeros((2, 2))
+    np.add.at(confusion, (y_noisy, predicted), weight)
+    return np.trace(np.linalg.inv(transition.T) @ confusion) / weight.sum()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_accuracy_offset_maximises_corrected_accuracy(seed):
+    """Check that the offset is the best midpoint by brute-force counting."""
+    rng = np.random.RandomState(seed)
+    margin = np.round(rng.normal(size=60), 1)  # ties among the margins
+    y_noisy = rng.randint(0, 2, size=60)
+    weight = rng.randint(1, 4, size=60).astype(float)
+    transition = np.array([[0.9, 0.1], [0.3, 0.7]])
+    offset, accuracy = core_noise.accuracy_offset(margin, y_noisy, transition, weight)
+    values = np.unique(margin)
+    candidates = -(values[:-1] + values[1:]) / 2
+    scores = [
+        _brute_force_corrected_accuracy(margin, y_noisy, transition, c, weight)
+        for c in candidates
+    ]
+    assert accuracy == pytest.approx(max(scores))
+    assert offset in candidates
+    assert _brute_force_corrected_accuracy(
+        margin, y_noisy, transition, offset, weight
+    ) == pytest.approx(max(scores))
+
+
+def test_accuracy_offset_weights_equal_repeated_rows():
+    """Check that integer weights give the offset of the repeated rows."""
+    rng = np.random.RandomState(0)
+    margin, y_noisy = rng.normal(size=40), rng.randint(0, 2, size=40)
+    weight = rng.randint(1, 4, size=40)
+    transition = np.array([[0.8, 0.2], [0.1, 0.9]])
+    weighted = core_noise.accuracy_offset(margin, y_noisy, transition, weight)
+    repeated = core_noise.accuracy_offset(
+        np.repeat(margin, weight), np.repeat(y_noisy, weight), transition
+    )
+    assert weighted == pytest.approx(repeated)
+
+
+def test_accuracy_offset_finds_clean_boundary_under_one_way_noise():
+    """Check that the corrected accuracy finds the clean boundary.
+
+    60% of the rows of true class 0 carry label 1: against the noisy labels
+    alone, predicting class 1 almost everywhere looks best.
+    """
+    margin = np.linspace(-3, 3, 601)
+    y_true = (margin > 1.0).astype(int)  # the clean boundary is at 1.0
+    rng = np.random.RandomState(0)
+    transition = np.array([[0.4, 0.6], [0.0, 1.0]])
+    y_noisy = np.where((y_true == 0) & (rng.rand(601) < 0.6), 1, y_true)
+    offset, _ = core_noise.accuracy_offset(margin, y_noisy, transition)
+    assert -offset == pytest.approx(1.0, abs=0.2)
+    noisy_offset, _ = core_noise.accuracy_offset(margin, y_noisy, np.eye(2))
+    assert -noisy_offset < -2.0
+
+
+def test_accuracy_offset_single_margin_value():
+    """Check that constant margins leave the decision alone."""
+    offset, accuracy = core_noise.accuracy_offset(
+        np.zeros(5), np.array([0, 1, 0, 1, 1]), np.eye(2)
+    )
+    assert offset == 0.0 and np.isnan(accuracy)

@@ -33,6 +33,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "accuracy_offset",
     "check_transition_matrix",
     "clean_prior",
     "estimate_transition_from_proba",
@@ -514,3 +515,74 @@ def clean_prior(transition_matrix, noisy_prior):
     if total <= 0:
         return np.asarray(noisy_prior, dtype=np.float64) / np.sum(noisy_prior)
     return prior / total
+
+
+def accuracy_offset(margin, y_encoded, transition_matrix, sample_weight=None):
+    """Offset of a binary margin that maximises the estimated clean accuracy.
+
+    A classifier predicts class 1 where ``margin + offset > 0`` (``margin``:
+    the logit of class 1 minus that of class 0). Scored against noisy labels
+    ``y``, its confusion ``C_noisy[j, k]`` (label ``j``, prediction ``k``)
+    relates to the confusion ``C`` against the true labels through the
+    transition matrix: ``C_noisy = T.T @ C`` under instance-independent
+    noise, so ``C = inv(T.T) @ C_noisy`` and the clean accuracy
+    ``trace(C) / sum(C)`` is estimated without a clean label. The offset is
+    chosen among the midpoints between consecutive distinct margins where
+    both classes are predicted, and the smallest one in absolute value wins
+    ties.
+
+    Parameters
+    ----------
+    margin : ndarray of shape (n_samples,)
+        ``logit[:, 1] - logit[:, 0]`` of each row.
+    y_encoded : ndarray of shape (n_samples,)
+        Observed (noisy) labels, 0 or 1.
+    transition_matrix : ndarray of shape (2, 2)
+        ``transition_matrix[i, j] = P(noisy label = j | true label = i)``;
+        must be invertible.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weight of each row in the confusion; None counts every row once.
+
+    Returns
+    -------
+    offset : float
+        What to add to the margin; 0.0 when the margins take a single value.
+    accuracy : float
+        The estimated clean accuracy at that offset (NaN with a single value).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_noisy._core.noise import accuracy_offset
+    >>> margin = np.array([-3.0, -1.0, 1.0, 2.0, 3.0])
+    >>> y_noisy = np.array([0, 0, 0, 1, 1])
+    >>> offset, acc = accuracy_offset(margin, y_noisy, np.eye(2))
+    >>> float(offset), float(acc)
+    (-1.5, 1.0)
+    """
+    margin = np.asarray(margin, dtype=np.float64)
+    y_encoded = np.asarray(y_encoded)
+    weight = (
+        np.ones(len(margin))
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=np.float64)
+    )
+    order = np.argsort(margin, kind="stable")
+    margin, y_encoded, weight = margin[order], y_encoded[order], weight[order]
+    label_weight = np.zeros((len(margin), 2))
+    label_weight[np.arange(len(margin)), y_encoded] = weight
+    # below[k, j]: weight of label j among the k smallest margins (predicted
+    # 0 when the threshold lies between margins k - 1 and k).
+    below = np.vstack([np.zeros(2), np.cumsum(label_weight, axis=0)])
+    above = below[-1] - below
+    # C[i, i] = sum_j inverse[i, j] * C_noisy[j, i], with inverse = inv(T.T).
+    inverse = np.linalg.inv(np.asarray(transition_matrix, dtype=np.float64).T)
+    accuracy = (below @ inverse[0] + above @ inverse[1]) / below[-1].sum()
+    cut = np.flatnonzero(np.diff(margin) > 0) + 1  # both classes predicted
+    if len(cut) == 0:
+        return 0.0, float("nan")
+    threshold = (margin[cut - 1] + margin[cut]) / 2
+    best = accuracy[cut].max()
+    ties = np.flatnonzero(accuracy[cut] >= best - 1e-12)
+    pick = ties[np.argmin(np.abs(threshold[ties]))]
+    return float(-threshold[pick]), float(accuracy[cut][pick])
