@@ -187,3 +187,40 @@ def test_dmi_gradient_clipping_equals_torch_clip_grad_norm(max_norm):
     )
     for p, e in zip(module.parameters(), expected, strict=True):
         assert torch.equal(p.grad, e)
+
+
+@pytest.mark.parametrize("factor", [1 - 1e-3, 1 - 1e-5, 1.0, 1 + 1e-7, 1 + 1e-3])
+def test_dmi_gradient_clipping_equals_torch_near_the_norm(factor):
+    """Check bitwise equality with torch where max_norm is close to the norm."""
+    torch.manual_seed(1)
+    module = MLP(8, 3, hidden_units=(16, 16))
+    (module(torch.randn(32, 8)) ** 2).sum().backward()
+    grads = [p.grad.clone() for p in module.parameters()]
+    norm = float(torch.cat([p.grad.flatten() for p in module.parameters()]).norm())
+    max_norm = norm * factor
+    torch.nn.utils.clip_grad_norm_(list(module.parameters()), max_norm)
+    expected = [p.grad.clone() for p in module.parameters()]
+    for p, g in zip(module.parameters(), grads, strict=True):
+        p.grad.copy_(g)
+    DMIGradientClipping(max_norm).on_grad_computed(
+        _FakeNet(), list(module.named_parameters())
+    )
+    for p, e in zip(module.parameters(), expected, strict=True):
+        assert torch.equal(p.grad, e)
+
+
+def test_dmi_gradient_clipping_keeps_no_parameters_after_fit():
+    """Check that the parameter list lives only during a training call."""
+    clip = DMIGradientClipping(1e-3)
+    NeuralNetClassifier(
+        MLP,
+        module__n_features=4,
+        module__n_classes=2,
+        criterion=DMILoss,
+        batch_size=16,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+        callbacks=[("clip", clip)],
+    ).fit(np.random.RandomState(0).rand(32, 4).astype(np.float32), np.arange(32) % 2)
+    assert clip.parameters_ is None
