@@ -577,8 +577,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         if checkpoint is None:
             warnings.warn(
                 "DMIClassifier(decision='accuracy') found no validation split "
-                "(too few rows per class for validation_fraction): the "
-                "balanced decision is kept (decision_offset_=0.0).",
+                "(too few rows per class for validation_fraction) and keeps "
+                "the balanced decision; decision_offset_ is 0",
                 UserWarning,
                 stacklevel=4,
             )
@@ -591,10 +591,11 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         transition = estimate_transition_from_proba(y_valid, proba)
         if abs(np.linalg.det(transition)) < _MIN_DECISION_DET:
             warnings.warn(
-                f"DMIClassifier(decision='accuracy'): the transition matrix "
-                f"estimated on the validation split, "
-                f"{np.round(transition, 3).tolist()}, is close to singular; "
-                f"the balanced decision is kept (decision_offset_=0.0).",
+                f"DMIClassifier(decision='accuracy') keeps the balanced "
+                f"decision: the transition matrix estimated on its validation "
+                f"split is close to singular, so decision_offset_ is 0. "
+                f"Estimated matrix: {np.round(transition, 3).tolist()} (|det| "
+                f"below {_MIN_DECISION_DET}).",
                 UserWarning,
                 stacklevel=4,
             )
