@@ -378,7 +378,7 @@ def _classifier(args):
 
     kwargs = _estimator_kwargs(args)
     if not args.clean:
-        return DMIClassifier(**kwargs)
+        return DMIClassifier(decision=args.decision, **kwargs)
     epochs = kwargs.pop("max_epochs", _DEFAULT_CE_EPOCHS)
     network = DMIClassifier(
         warmup_epochs=epochs, max_epochs=0, validation_fraction=None, **kwargs
@@ -388,6 +388,12 @@ def _classifier(args):
 
 
 def _cmd_train(args):
+    if args.clean and args.decision != "balanced":
+        raise ValueError(
+            f"--decision {args.decision} shifts DMIClassifier's two-class "
+            f"decision; with --clean the final network is trained with "
+            f"cross-entropy. Drop one of the two options."
+        )
     _plan_outputs(args, [("--out", args.out)], [args.data], announce=False)
     data = _load_args(args)
     _plan_outputs(args, [("--out", args.out)], [args.data])
@@ -705,6 +711,15 @@ def _build_parser():
         action="store_true",
         help="drop the rows MislabelDetector flags, train cross-entropy on the "
         "rest (CleanLabelClassifier) (default: L_DMI on all rows, DMIClassifier)",
+    )
+    train.add_argument(
+        "--decision",
+        choices=["balanced", "accuracy"],
+        default="balanced",
+        help="two classes only: 'balanced' keeps L_DMI's own decision (best "
+        "balanced accuracy); 'accuracy' shifts it to the best accuracy on the "
+        "true labels, estimated on the validation split through the estimated "
+        "noise matrix (DMIClassifier(decision=...); default: balanced)",
     )
     train.set_defaults(handler=_cmd_train)
 

@@ -694,6 +694,37 @@ def test_cli_train_then_predict_table(text_csv_file, tmp_path, capsys):
     assert "Accuracy against the given labels" in capsys.readouterr().out
 
 
+def test_cli_train_decision_accuracy(tmp_path, capsys):
+    """Check that --decision reaches DMIClassifier, and its refusals read well."""
+    rng = np.random.RandomState(0)
+    y = (rng.rand(600) < 0.2).astype(int)
+    X = rng.normal(size=(600, 4)) + 2.0 * y[:, None]
+    data, model = tmp_path / "binary.npz", tmp_path / "model.joblib"
+    np.savez(data, X=X, y=y)
+    args = ["train", str(data), "--out", str(model), "--decision", "accuracy"]
+    assert main([*args, *FAST]) == 0
+    classifier = joblib.load(model)[-1]
+    assert classifier.decision == "accuracy"
+    assert isinstance(classifier.decision_offset_, float)
+
+    capsys.readouterr()
+    other = tmp_path / "other.joblib"
+    assert main([*args[:3], str(other), *args[4:], "--clean", *FAST]) == 2
+    assert "Drop one of the two options" in capsys.readouterr().err
+    assert not other.exists()
+
+
+def test_cli_train_decision_accuracy_refuses_three_classes(npz_file, tmp_path, capsys):
+    """Check that --decision accuracy on three classes is a one-line error."""
+    model = tmp_path / "model.joblib"
+    args = ["train", str(npz_file), "--out", str(model), "--decision", "accuracy"]
+    assert main([*args, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "two-class problem; y has 3 classes" in err
+    assert "Traceback" not in err
+    assert not model.exists()
+
+
 def test_cli_train_clean_npz_with_progress(npz_file, tmp_path):
     """Check --clean and that a model trained with progress output pickles."""
     model = tmp_path / "model.joblib"
