@@ -593,45 +593,65 @@ def test_core_noise_imports_numpy_and_scipy_only():
     assert imported <= {"numbers", "numpy", "scipy"}
 
 
-def _brute_force_corrected_accuracy(margin, y_noisy, transition, offset, weight):
-    """Clean accuracy estimated through inv(T.T) for one offset, by counting."""
+def _brute_force_terms(margin, y_noisy, transition, offset):
+    """Per-row terms of the clean accuracy estimated through inv(T.T)."""
     predicted = (margin + offset > 0).astype(int)
-    confusion = np.zeros((2, 2))
-    np.add.at(confusion, (y_noisy, predicted), weight)
-    return np.trace(np.linalg.inv(transition.T) @ confusion) / weight.sum()
+    return np.linalg.inv(transition.T)[predicted, y_noisy]
 
 
+@pytest.mark.parametrize("z", [0.0, 1.0])
 @pytest.mark.parametrize("seed", range(3))
-def test_accuracy_offset_maximises_corrected_accuracy(seed):
-    """Check that the offset is the best midpoint by brute-force counting."""
+def test_accuracy_offset_maximises_the_lower_bound(seed, z):
+    """Check the chosen offset against every midpoint, counted row by row."""
     rng = np.random.RandomState(seed)
-    margin = np.round(rng.normal(size=60), 1)  # ties among the margins
-    y_noisy = rng.randint(0, 2, size=60)
-    weight = rng.randint(1, 4, size=60).astype(float)
+    margin = np.round(rng.normal(size=80), 1)  # ties among the margins
+    y_noisy = (margin + rng.normal(scale=0.3, size=80) > 0.7).astype(int)
+    weight = rng.randint(1, 4, size=80).astype(float)
     transition = np.array([[0.9, 0.1], [0.3, 0.7]])
-    offset, accuracy = core_noise.accuracy_offset(margin, y_noisy, transition, weight)
+    offset, gain = core_noise.accuracy_offset(margin, y_noisy, transition, weight, z=z)
+    n_effective = weight.sum() ** 2 / np.sum(weight**2)
+    base = _brute_force_terms(margin, y_noisy, transition, 0.0)
     values = np.unique(margin)
-    candidates = -(values[:-1] + values[1:]) / 2
-    scores = [
-        _brute_force_corrected_accuracy(margin, y_noisy, transition, c, weight)
-        for c in candidates
-    ]
-    assert accuracy == pytest.approx(max(scores))
-    assert offset in candidates
-    assert _brute_force_corrected_accuracy(
-        margin, y_noisy, transition, offset, weight
-    ) == pytest.approx(max(scores))
+    bounds = {}
+    for candidate in -(values[:-1] + values[1:]) / 2:
+        diff = _brute_force_terms(margin, y_noisy, transition, candidate) - base
+        mean = np.average(diff, weights=weight)
+        var = np.average((diff - mean) ** 2, weights=weight)
+        bounds[candidate] = (mean, mean - z * np.sqrt(var / n_effective))
+    best = max(bound for _, bound in bounds.values())
+    assert best > 0  # the labels' boundary is at 0.7: there is a gain
+    assert offset in bounds
+    assert bounds[offset][1] == pytest.approx(best)
+    assert gain == pytest.approx(bounds[offset][0])
+
+
+def test_accuracy_offset_keeps_the_decision_without_a_clear_gain():
+    """Check that a gain within the noise of a small split moves nothing."""
+    rng = np.random.RandomState(0)
+    margin = rng.normal(size=40)
+    y_noisy = (margin > 0).astype(int)
+    # The three smallest positive margins labelled 1, 0, 0: moving the
+    # threshold above them gains two rows and loses one.
+    positive = np.flatnonzero(margin > 0)
+    y_noisy[positive[np.argsort(margin[positive])[1:3]]] = 0
+    assert core_noise.accuracy_offset(margin, y_noisy, np.eye(2)) == (0.0, 0.0)
+    offset, gain = core_noise.accuracy_offset(margin, y_noisy, np.eye(2), z=0.0)
+    assert offset < 0 and gain == pytest.approx(1 / 40)
 
 
 def test_accuracy_offset_weights_equal_repeated_rows():
-    """Check that integer weights give the offset of the repeated rows."""
+    """Check that integer weights estimate the gains of the repeated rows.
+
+    The bound's standard error counts the effective number of rows, which
+    does not grow with repetition: compared at z=0.
+    """
     rng = np.random.RandomState(0)
     margin, y_noisy = rng.normal(size=40), rng.randint(0, 2, size=40)
     weight = rng.randint(1, 4, size=40)
     transition = np.array([[0.8, 0.2], [0.1, 0.9]])
-    weighted = core_noise.accuracy_offset(margin, y_noisy, transition, weight)
+    weighted = core_noise.accuracy_offset(margin, y_noisy, transition, weight, z=0)
     repeated = core_noise.accuracy_offset(
-        np.repeat(margin, weight), np.repeat(y_noisy, weight), transition
+        np.repeat(margin, weight), np.repeat(y_noisy, weight), transition, z=0
     )
     assert weighted == pytest.approx(repeated)
 
@@ -655,7 +675,7 @@ def test_accuracy_offset_finds_clean_boundary_under_one_way_noise():
 
 def test_accuracy_offset_single_margin_value():
     """Check that constant margins leave the decision alone."""
-    offset, accuracy = core_noise.accuracy_offset(
+    offset, gain = core_noise.accuracy_offset(
         np.zeros(5), np.array([0, 1, 0, 1, 1]), np.eye(2)
     )
-    assert offset == 0.0 and np.isnan(accuracy)
+    assert offset == 0.0 and gain == 0.0

@@ -517,19 +517,24 @@ def clean_prior(transition_matrix, noisy_prior):
     return prior / total
 
 
-def accuracy_offset(margin, y_encoded, transition_matrix, sample_weight=None):
-    """Offset of a binary margin that maximises the estimated clean accuracy.
+def accuracy_offset(margin, y_encoded, transition_matrix, sample_weight=None, *, z=1.0):
+    """Offset of a binary margin that raises the estimated clean accuracy.
 
     A classifier predicts class 1 where ``margin + offset > 0`` (``margin``:
-    the logit of class 1 minus that of class 0). Scored against noisy labels
-    ``y``, its confusion ``C_noisy[j, k]`` (label ``j``, prediction ``k``)
-    relates to the confusion ``C`` against the true labels through the
-    transition matrix: ``C_noisy = T.T @ C`` under instance-independent
-    noise, so ``C = inv(T.T) @ C_noisy`` and the clean accuracy
-    ``trace(C) / sum(C)`` is estimated without a clean label. The offset is
+    the logit of class 1 minus that of class 0). Scored against noisy labels,
+    its confusion ``C_noisy[j, k]`` (label ``j``, prediction ``k``) relates to
+    the confusion ``C`` against the true labels through the transition
+    matrix: ``C_noisy = T.T @ C`` under instance-independent noise, so the
+    clean accuracy ``trace(inv(T.T) @ C_noisy) / n`` is estimated without a
+    clean label: the mean over the rows of ``inv(T.T)[prediction, label]``.
+    An offset changes the prediction of the rows whose margins it crosses;
+    its estimated gain over no offset is the mean, over all rows, of what
+    their terms change, with a standard error from the same terms. The
+    offset with the highest lower bound ``gain - z * standard error`` is
     chosen among the midpoints between consecutive distinct margins where
-    both classes are predicted, and the smallest one in absolute value wins
-    ties.
+    both classes are predicted (the smallest in absolute value among ties),
+    and none (0.0) when no bound is positive: a small validation split then
+    keeps the decision rather than chase its noise.
 
     Parameters
     ----------
@@ -541,24 +546,28 @@ def accuracy_offset(margin, y_encoded, transition_matrix, sample_weight=None):
         ``transition_matrix[i, j] = P(noisy label = j | true label = i)``;
         must be invertible.
     sample_weight : ndarray of shape (n_samples,) or None, default=None
-        Weight of each row in the confusion; None counts every row once.
+        Weight of each row; None counts every row once. The standard error
+        uses the effective number of rows ``sum(w) ** 2 / sum(w ** 2)``.
+    z : float, default=1.0
+        Standard errors the gain must clear; 0 maximises the estimated
+        accuracy itself.
 
     Returns
     -------
     offset : float
-        What to add to the margin; 0.0 when the margins take a single value.
-    accuracy : float
-        The estimated clean accuracy at that offset (NaN with a single value).
+        What to add to the margin (0.0: keep the decision).
+    gain : float
+        The estimated clean-accuracy gain at that offset (0.0 for none).
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_noisy._core.noise import accuracy_offset
-    >>> margin = np.array([-3.0, -1.0, 1.0, 2.0, 3.0])
-    >>> y_noisy = np.array([0, 0, 0, 1, 1])
-    >>> offset, acc = accuracy_offset(margin, y_noisy, np.eye(2))
-    >>> float(offset), float(acc)
-    (-1.5, 1.0)
+    >>> margin = np.linspace(-3, 3, 61)
+    >>> y_noisy = (margin > 1.05).astype(int)  # the labels' boundary is at 1
+    >>> offset, gain = accuracy_offset(margin, y_noisy, np.eye(2))
+    >>> round(float(offset), 2), round(float(gain), 3)
+    (-1.05, 0.164)
     """
     margin = np.asarray(margin, dtype=np.float64)
     y_encoded = np.asarray(y_encoded)
@@ -569,20 +578,28 @@ def accuracy_offset(margin, y_encoded, transition_matrix, sample_weight=None):
     )
     order = np.argsort(margin, kind="stable")
     margin, y_encoded, weight = margin[order], y_encoded[order], weight[order]
-    label_weight = np.zeros((len(margin), 2))
-    label_weight[np.arange(len(margin)), y_encoded] = weight
-    # below[k, j]: weight of label j among the k smallest margins (predicted
-    # 0 when the threshold lies between margins k - 1 and k).
-    below = np.vstack([np.zeros(2), np.cumsum(label_weight, axis=0)])
-    above = below[-1] - below
-    # C[i, i] = sum_j inverse[i, j] * C_noisy[j, i], with inverse = inv(T.T).
     inverse = np.linalg.inv(np.asarray(transition_matrix, dtype=np.float64).T)
-    accuracy = (below @ inverse[0] + above @ inverse[1]) / below[-1].sum()
+    # What a row adds to the estimated accuracy when predicted 1 instead of 0.
+    delta = inverse[1, y_encoded] - inverse[0, y_encoded]
+    total = weight.sum()
+    n_effective = total**2 / np.sum(weight**2)
+    # Weighted prefix sums of delta and delta ** 2: the rows below cut k are
+    # 0 .. k - 1; the decision as it stands predicts 1 from row `start` on.
+    first = np.concatenate([[0.0], np.cumsum(weight * delta)])
+    second = np.concatenate([[0.0], np.cumsum(weight * delta**2)])
+    start = int(np.searchsorted(margin, 0.0, side="right"))
     cut = np.flatnonzero(np.diff(margin) > 0) + 1  # both classes predicted
     if len(cut) == 0:
-        return 0.0, float("nan")
+        return 0.0, 0.0
+    # Cuts below `start` flip rows k .. start - 1 to 1 (+delta); cuts above
+    # flip rows start .. k - 1 to 0 (-delta). Squares need no sign.
+    gain = (first[start] - first[cut]) / total
+    spread = np.abs(second[start] - second[cut]) / total - gain**2
+    bound = gain - z * np.sqrt(np.maximum(spread, 0.0) / n_effective)
     threshold = (margin[cut - 1] + margin[cut]) / 2
-    best = accuracy[cut].max()
-    ties = np.flatnonzero(accuracy[cut] >= best - 1e-12)
+    best = bound.max()
+    if best <= 0:
+        return 0.0, 0.0
+    ties = np.flatnonzero(bound >= best - 1e-12)
     pick = ties[np.argmin(np.abs(threshold[ties]))]
-    return float(-threshold[pick]), float(accuracy[cut][pick])
+    return float(-threshold[pick]), float(gain[pick])
