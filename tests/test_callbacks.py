@@ -138,10 +138,15 @@ class _GradNorms(Callback):
         )
 
 
-def _net_with_clipping(criterion, max_norm):
+def _net_with_clipping(criterion, max_norm, clip=None):
+    """Train a small net through ``clip`` (default: a new clipping at max_norm).
+
+    Returns the gradient norm of every step, after clipping.
+    """
     rng = np.random.RandomState(0)
     X = rng.rand(64, 4).astype(np.float32)
     norms = _GradNorms()
+    clip = DMIGradientClipping(max_norm) if clip is None else clip
     NeuralNetClassifier(
         MLP,
         module__n_features=4,
@@ -152,7 +157,7 @@ def _net_with_clipping(criterion, max_norm):
         train_split=None,
         verbose=0,
         # skorch calls the callbacks in order: the recorder sees clipped grads.
-        callbacks=[("clip", DMIGradientClipping(max_norm)), ("norms", norms)],
+        callbacks=[("clip", clip), ("norms", norms)],
     ).fit(X, np.arange(64) % 2)
     return np.array(norms.norms_)
 
@@ -206,16 +211,15 @@ def test_dmi_gradient_clipping_equals_torch_near_the_norm(factor):
 
 def test_dmi_gradient_clipping_keeps_no_parameters_after_fit():
     """Check that the parameter list lives only during a training call."""
-    clip = DMIGradientClipping(1e-3)
-    NeuralNetClassifier(
-        MLP,
-        module__n_features=4,
-        module__n_classes=2,
-        criterion=DMILoss,
-        batch_size=16,
-        max_epochs=1,
-        train_split=None,
-        verbose=0,
-        callbacks=[("clip", clip)],
-    ).fit(np.random.RandomState(0).rand(32, 4).astype(np.float32), np.arange(32) % 2)
+
+    class Clipping(DMIGradientClipping):
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.seen_.append(len(self.parameters_))
+            super().on_grad_computed(net, named_parameters, **kwargs)
+
+    clip = Clipping(1e-3)
+    clip.seen_ = []
+    norms = _net_with_clipping(DMILoss, 1e-3, clip)
+    assert norms.max() <= 1e-3 * (1 + 1e-5)  # this instance clipped
+    assert set(clip.seen_) == {6}  # weights and biases of the MLP's 3 layers
     assert clip.parameters_ is None
