@@ -35,7 +35,14 @@ import torch
 _HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(_HERE), str(_HERE.parent)]
 from _common import command_line, corrupt, write_marked_section  # noqa: E402
-from robustness import CLASS_DEPENDENT, LABELS, SUITE, _data, _noise_name  # noqa: E402
+from robustness import (  # noqa: E402
+    CLASS_DEPENDENT,
+    LABELS,
+    SUITE,
+    _data,
+    _noise_name,
+    summarise,
+)
 
 BINARY = ("fashion_bag", "pneumonia", "mr")
 
@@ -70,17 +77,14 @@ def run_job(name, kind, rate, seed):
 
 def best_others(path, seeds):
     """{(dataset, kind, rate): (label, mean acc)} of the best non-DMI method."""
-    accs = {}
-    for line in Path(path).read_text().splitlines():
-        r = json.loads(line)
-        if "acc" not in r or r["method"] == "dmi" or r["seed"] not in seeds:
-            continue
-        key = (r["dataset"], r["kind"], r["rate"], r["method"])
-        accs.setdefault(key, []).append(r["acc"])
+    lines = Path(path).read_text().splitlines()
+    results = [json.loads(line) for line in lines]
+    stats, _ = summarise(
+        [r for r in results if r.get("seed") in seeds and not r.get("quick", False)]
+    )
     best = {}
-    for (name, kind, rate, method), v in accs.items():
-        mean = float(np.mean(v))
-        if mean > best.get((name, kind, rate), ("", -1.0))[1]:
+    for (name, kind, rate, method), (mean, _, _) in stats.items():
+        if method != "dmi" and mean > best.get((name, kind, rate), ("", -1.0))[1]:
             best[(name, kind, rate)] = (LABELS[method], mean)
     return best
 

@@ -223,6 +223,22 @@ def _against_ce(rows, name):
     return d_acc, d_bacc, bool(d_bacc >= 0 and d_acc >= -0.01)
 
 
+def _variant_row(minority, noise, rows, name, *extra):
+    """Table row of a DMI variant: its scores, its gains over CE, the target."""
+    d_acc, d_bacc, ok = _against_ce(rows, name)
+    cells = [
+        f"{minority:.0%}",
+        f"{noise:g}",
+        _ms([r[name + "_acc"] for r in rows]),
+        f"{d_acc:+.3f}",
+        _ms([r[name + "_bacc"] for r in rows]),
+        f"{d_bacc:+.3f}",
+        *extra,
+        "holds" if ok else "**fails**",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 def report(many, imb, sc, seeds, wall, command):
     lines = [
         "## Many classes, imbalance and scales (DMIClassifier)",
@@ -289,13 +305,8 @@ def report(many, imb, sc, seeds, wall, command):
     for minority in (0.05, 0.01):
         for noise in (0.0, 0.2):
             rs = [r for r in imb if r["minority"] == minority and r["noise"] == noise]
-            s_acc, s_bacc, ok = _against_ce(rs, "shifted")
             offsets = ", ".join(f"{r['offset']:+.1f}" for r in rs)
-            shifted_lines.append(
-                f"| {minority:.0%} | {noise:g} | {_ms([r['shifted_acc'] for r in rs])} "
-                f"| {s_acc:+.3f} | {_ms([r['shifted_bacc'] for r in rs])} "
-                f"| {s_bacc:+.3f} | {offsets} | {'holds' if ok else '**fails**'} |"
-            )
+            shifted_lines.append(_variant_row(minority, noise, rs, "shifted", offsets))
             d_acc, d_bacc, ok = _against_ce(rs, "dmi")
             lines.append(
                 f"| {minority:.0%} | {noise:g} | {_ms([r['dmi_acc'] for r in rs])} "
@@ -305,12 +316,7 @@ def report(many, imb, sc, seeds, wall, command):
                 f"| {np.mean([r['share'] for r in rs]):.1%} "
                 f"| {'holds' if ok else '**fails**'} |"
             )
-            t_acc, t_bacc, ok = _against_ce(rs, "tuned")
-            tuned_lines.append(
-                f"| {minority:.0%} | {noise:g} | {_ms([r['tuned_acc'] for r in rs])} "
-                f"| {t_acc:+.3f} | {_ms([r['tuned_bacc'] for r in rs])} "
-                f"| {t_bacc:+.3f} | {'holds' if ok else '**fails**'} |"
-            )
+            tuned_lines.append(_variant_row(minority, noise, rs, "tuned"))
     lines += shifted_lines + tuned_lines
     warned = sorted({w for r in imb for w in r["warned"]})
     if warned:
