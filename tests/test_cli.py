@@ -699,17 +699,22 @@ def test_cli_train_decision_accuracy(tmp_path, capsys):
     rng = np.random.RandomState(0)
     y = (rng.rand(600) < 0.2).astype(int)
     X = rng.normal(size=(600, 4)) + 2.0 * y[:, None]
-    data, model = tmp_path / "binary.npz", tmp_path / "model.joblib"
+    data = tmp_path / "binary.npz"
     np.savez(data, X=X, y=y)
-    args = ["train", str(data), "--out", str(model), "--decision", "accuracy"]
-    assert main([*args, *FAST]) == 0
+
+    def train(model, *options):
+        args = ["train", str(data), "--out", str(model), "--decision", "accuracy"]
+        return main([*args, *options, *FAST])
+
+    model = tmp_path / "model.joblib"
+    assert train(model) == 0
     classifier = joblib.load(model)[-1]
     assert classifier.decision == "accuracy"
     assert isinstance(classifier.decision_offset_, float)
 
     capsys.readouterr()
     other = tmp_path / "other.joblib"
-    assert main([*args[:3], str(other), *args[4:], "--clean", *FAST]) == 2
+    assert train(other, "--clean") == 2
     assert "Drop one of the two options" in capsys.readouterr().err
     assert not other.exists()
 

@@ -1197,22 +1197,20 @@ def test_dmi_classifier_accuracy_decision_predict_matches_proba():
 
 
 @pytest.mark.parametrize(
-    "params, match",
+    "n_classes, params, match",
     [
-        (dict(), r"two-class problem; y has 3 classes"),
-        (dict(warmup_epochs=2), r"warmup_epochs='auto'.*got warmup_epochs=2"),
-        (dict(validation_fraction=None), r"validation_fraction=None"),
+        (3, dict(), r"two-class problem; y has 3 classes"),
+        (2, dict(warmup_epochs=2), r"warmup_epochs='auto'.*got warmup_epochs=2"),
+        (2, dict(validation_fraction=None), r"validation_fraction=None"),
     ],
 )
-def test_dmi_classifier_accuracy_decision_refused(digits_small, params, match):
+def test_dmi_classifier_accuracy_decision_refused(
+    digits_small, n_classes, params, match
+):
     """Check that decision="accuracy" is refused where it cannot be tuned."""
     X, y = digits_small
-    if "warmup_epochs" in params or "validation_fraction" in params:
-        y = y % 2  # two classes: only the missing split is wrong
-    else:
-        y = y % 3
     with pytest.raises(ValueError, match=match):
-        DMIClassifier(decision="accuracy", **params).fit(X, y)
+        DMIClassifier(decision="accuracy", **params).fit(X, y % n_classes)
 
 
 def test_dmi_classifier_accuracy_decision_without_split_warns():
