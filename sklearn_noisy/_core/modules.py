@@ -9,6 +9,7 @@ data, so users only set the architecture (``module__hidden_units=(512,)``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -25,9 +26,10 @@ class MLP(nn.Module):
         Number of input features.
     n_classes : int
         Number of output logits.
-    hidden_units : sequence of int, default=(256, 256)
-        Width of each hidden layer; ``()`` gives a linear (softmax-regression)
-        model.
+    hidden_units : int or sequence of int, default=(256, 256)
+        Width of each hidden layer; an int is one hidden layer (as
+        scikit-learn's ``hidden_layer_sizes``), ``()`` a linear
+        (softmax-regression) model.
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
 
@@ -60,6 +62,7 @@ class MLP(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        hidden_units = _check_hidden_units(hidden_units)
         layers: list[nn.Module] = []
         width = n_features
         for units in hidden_units:
@@ -73,6 +76,26 @@ class MLP(nn.Module):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logits of a batch of shape ``(n_samples, n_features)``."""
         return self.layers(X)
+
+
+def _check_hidden_units(hidden_units):
+    """Return ``hidden_units`` as a tuple of positive ints, or raise."""
+    units = hidden_units
+    if isinstance(units, Integral) and not isinstance(units, bool):
+        units = (units,)
+    try:
+        units = tuple(units)
+    except TypeError:
+        units = None
+    if units is None or not all(
+        isinstance(u, Integral) and not isinstance(u, bool) and u > 0 for u in units
+    ):
+        raise ValueError(
+            f"module__hidden_units must be a positive int or a sequence of "
+            f"positive ints (one width per hidden layer, () for none); got "
+            f"{hidden_units!r}."
+        )
+    return tuple(int(u) for u in units)
 
 
 class SmallCNN(nn.Module):

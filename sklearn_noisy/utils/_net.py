@@ -297,7 +297,43 @@ def training_device(estimator):
     accelerator = getattr(estimator, "accelerator", None)
     if accelerator is not None:
         return accelerator.device
-    return torch.device(estimator.device)
+    return check_device(estimator.device)
+
+
+def check_device(device):
+    """Return ``device`` as a ``torch.device`` this torch can use, or raise.
+
+    A ValueError naming the parameter replaces torch's own errors (an
+    AssertionError "Torch not compiled with CUDA enabled" at the first
+    tensor moved, or a RuntimeError about the device string).
+    """
+    try:
+        found = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device (expected e.g. 'cpu', "
+            f"'cuda' or 'cuda:1'): {exc}"
+        ) from None
+    if found.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r}, but this torch ({torch.__version__}) finds "
+                f"no CUDA GPU (torch.cuda.is_available() is False). Use "
+                f"device='cpu', or install a CUDA build of torch on a machine "
+                f"with an NVIDIA GPU."
+            )
+        if found.index is not None and found.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}, but torch sees "
+                f"{torch.cuda.device_count()} CUDA device(s) (indices from 0)."
+            )
+    mps = getattr(torch.backends, "mps", None)
+    if found.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ValueError(
+            f"device={device!r}, but this torch finds no Apple MPS device "
+            f"(torch.backends.mps.is_available() is False). Use device='cpu'."
+        )
+    return found
 
 
 def process_layout(estimator):
