@@ -9,10 +9,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+)
 
 from ._mislabel_detector import MislabelDetector, _take_rows
-from .utils._validation import check_label_types, validate_data
+from .utils._validation import (
+    _naming_non_numeric_columns,
+    check_label_types,
+    validate_data,
+)
 
 
 def _estimator_has(attr):
@@ -114,16 +122,17 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         check_label_types(self, y)
-        validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            allow_nd=True,
-            dtype=None,
-            ensure_all_finite=False,
-            skip_check_array=False,
-        )
+        with _naming_non_numeric_columns(self, X):
+            validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                allow_nd=True,
+                dtype=None,
+                ensure_all_finite=False,
+                skip_check_array=False,
+            )
         self.classes_ = np.unique(np.asarray(y))
         self.detector_ = clone(
             MislabelDetector() if self.detector is None else self.detector
@@ -136,11 +145,14 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         detector_params = {}
         if sample_weight is not None:
             self._check_accepts_weights(self.detector_, estimator)
+            # A scalar weight is one weight per row, as for the detector.
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             detector_params["sample_weight"] = sample_weight
-            fit_params["sample_weight"] = np.asarray(sample_weight)
+            fit_params["sample_weight"] = sample_weight
         keep = np.asarray(self.detector_.fit_predict(X, y, **detector_params)) == 1
         self.sample_indices_ = np.flatnonzero(keep)
         self.label_issues_ = np.flatnonzero(~keep)
+        self._check_kept_classes(_take_rows(y, self.sample_indices_))
         n = len(keep)
         params = {
             k: _take_rows(v, self.sample_indices_)
@@ -155,6 +167,23 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             **params,
         )
         return self
+
+    def _check_kept_classes(self, y_kept):
+        """Raise when the detector left fewer than two classes to fit."""
+        kept = np.unique(np.asarray(y_kept)).tolist()
+        if len(kept) >= 2:
+            return
+        dropped = [c for c in self.classes_.tolist() if c not in kept]
+        raise ValueError(
+            f"The detector of CleanLabelClassifier flagged every row of the "
+            f"class(es) {dropped} ({len(self.label_issues_)} of "
+            f"{len(self.label_issues_) + len(self.sample_indices_)} rows in "
+            f"all), so the kept rows hold "
+            + (f"only the class {kept[0]!r}" if len(kept) else "no rows")
+            + ": no classifier can be fitted on them. Give the detector a "
+            "smaller contamination, or check the labels (detector_."
+            "label_issues_ lists the flagged rows)."
+        )
 
     def _check_accepts_weights(self, detector, estimator):
         """Raise when the detector or the estimator cannot take sample_weight."""
@@ -222,11 +251,26 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        decision : ndarray
-            As the estimator's ``decision_function``.
+        decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            As the estimator's ``decision_function``, in the order of
+            ``classes_``: of shape ``(n_samples,)`` for two classes. When
+            the detector dropped every row of a class, the estimator knows
+            fewer classes than ``classes_``: the scores are then spread over
+            ``n_classes`` columns (a two-class estimator's score ``d`` as
+            ``-d`` and ``d`` in its two classes' columns), and a dropped
+            class gets ``-inf``.
         """
         check_is_fitted(self)
-        return self.estimator_.decision_function(X)
+        decision = self.estimator_.decision_function(X)
+        known = np.asarray(self.estimator_.classes_)
+        if len(known) == len(self.classes_):
+            return decision
+        decision = np.asarray(decision, dtype=np.float64)
+        if decision.ndim == 1:
+            decision = np.column_stack([-decision, decision])
+        full = np.full((decision.shape[0], len(self.classes_)), -np.inf)
+        full[:, np.searchsorted(self.classes_, known)] = decision
+        return full
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

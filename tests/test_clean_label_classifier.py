@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
 
 from sklearn_noisy import CleanLabelClassifier, MislabelDetector
 from sklearn_noisy.noise import inject_label_noise, make_transition_matrix
@@ -193,3 +194,53 @@ def test_clean_label_classifier_decision_function_follows_estimator():
     np.testing.assert_array_equal(
         clf.decision_function(X[:5]), clf.estimator_.decision_function(X[:5])
     )
+
+
+@pytest.mark.parametrize("n_classes, dropped", [(3, 2), (3, 0), (10, 4)])
+def test_clean_label_classifier_dropped_class_decision_columns(n_classes, dropped):
+    """Check that decision_function has a column per class of classes_.
+
+    A dropped class scores -inf, the others keep the estimator's scores, and
+    the argmax is the prediction, also when a two-class estimator is left.
+    """
+    X, y_noisy, _ = _noisy_digits()
+    keep = y_noisy < n_classes
+    X, y = X[keep], y_noisy[keep]
+    clf = CleanLabelClassifier(LinearSVC(), _DropClass(dropped)).fit(X, y)
+    decision = clf.decision_function(X)
+    assert decision.shape == (len(X), n_classes)
+    assert np.all(decision[:, dropped] == -np.inf)
+    rest = np.delete(decision, dropped, axis=1)
+    inner = clf.estimator_.decision_function(X)
+    if inner.ndim == 1:
+        np.testing.assert_array_equal(rest, np.column_stack([-inner, inner]))
+    else:
+        np.testing.assert_array_equal(rest, inner)
+    np.testing.assert_array_equal(clf.classes_[decision.argmax(1)], clf.predict(X))
+
+
+def test_clean_label_classifier_refuses_a_single_kept_class():
+    """Check that a detector leaving one class says so, not the estimator."""
+    X, y_noisy, _ = _noisy_digits()
+    y = (y_noisy < 5).astype(int)
+    with pytest.raises(ValueError, match=r"every row of the class\(es\) \[1\].*only"):
+        CleanLabelClassifier(detector=_DropClass(1)).fit(X, y)
+
+
+def test_clean_label_classifier_takes_a_scalar_sample_weight():
+    """Check that a scalar weight is one weight per row, as for the detector."""
+    X, y_noisy, _ = _noisy_digits()
+    scalar = _clf().fit(X, y_noisy, sample_weight=2.0)
+    rows = _clf().fit(X, y_noisy, sample_weight=np.full(len(X), 2.0))
+    np.testing.assert_array_equal(scalar.label_issues_, rows.label_issues_)
+    np.testing.assert_array_equal(scalar.estimator_.coef_, rows.estimator_.coef_)
+
+
+def test_clean_label_classifier_names_non_numeric_columns():
+    """Check that a category column is named, as the detector does."""
+    pd = pytest.importorskip("pandas")
+    X, y_noisy, _ = _noisy_digits()
+    frame = pd.DataFrame({"a": X[:, 10], "flag": X[:, 20] > 0.5})
+    frame["color"] = pd.Categorical(np.resize(["red", "blue"], len(X)))
+    with pytest.raises(ValueError, match="column\\(s\\) 'color' \\(category"):
+        _clf().fit(frame, y_noisy)

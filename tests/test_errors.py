@@ -68,3 +68,55 @@ def test_estimators_refuse_bad_hidden_units_at_fit(blobs, Estimator):
     X, y = blobs
     with pytest.raises(ValueError, match="got 0"):
         Estimator(module__hidden_units=0, max_epochs=1).fit(X, y)
+
+
+class _Items(torch.utils.data.Dataset):
+    """``(x, y)`` items of two arrays."""
+
+    def __init__(self, X, y):
+        self.X = torch.as_tensor(X, dtype=torch.float32)
+        self.y = torch.as_tensor(y)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, index):
+        return self.X[index], self.y[index]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_estimators_refuse_non_finite_dataset_items(blobs, Estimator, value):
+    """Check that a streamed NaN is refused by item, before any training.
+
+    It used to train the whole warm-up on NaN and fail with "cannot convert
+    float NaN to integer" (DMIClassifier), or report a diverged training.
+    """
+    X, y = blobs
+    X = X.copy()
+    X[7, 1] = value
+    with pytest.raises(ValueError, match="NaN or infinity: the x of item 7"):
+        Estimator(max_epochs=1).fit(_Items(X, y), None)
+
+
+def test_dmi_classifier_refuses_non_finite_dataset_items_at_predict(blobs):
+    """Check that predicting a streamed NaN raises instead of NaN probabilities."""
+    X, y = blobs
+    clf = DMIClassifier(max_epochs=1, random_state=0).fit(_Items(X, y), None)
+    X = X.copy()
+    X[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity: the x of item 3"):
+        clf.predict_proba(_Items(X, y))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_dmi_classifier_refuses_rows_overflowing_once_standardised(blobs, method):
+    """Check that rows far beyond the training scale raise, not NaN scores.
+
+    ``X * 1e39`` is finite in float64; standardised with the training mean
+    and scale it overflows float32, which gave NaN probabilities and a class.
+    """
+    X, y = blobs
+    clf = DMIClassifier(max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"overflow float32 once standardised.*2 row"):
+        getattr(clf, method)(np.r_[X[:3], X[:2] * 1e39])

@@ -311,9 +311,11 @@ class InputStandardizer:
         mean = _broadcast(self.mean, X.ndim)
         scale = _broadcast(self.scale, X.ndim)
         start = 0
-        for part, _ in _weighted_row_chunks(X, None):
-            out[start : start + len(part)] = (part - mean) / scale
-            start += len(part)
+        with np.errstate(over="ignore"):  # reported below
+            for part, _ in _weighted_row_chunks(X, None):
+                out[start : start + len(part)] = (part - mean) / scale
+                start += len(part)
+        _check_standardised(out)
         return out
 
     def transform_tensor(self, X):
@@ -327,6 +329,24 @@ class InputStandardizer:
         mean = torch.as_tensor(self.mean, device=X.device).reshape(shape)
         scale = torch.as_tensor(self.scale, device=X.device).reshape(shape)
         return ((X.double() - mean) / scale).float()
+
+
+def _check_standardised(out):
+    """Raise when standardised values overflowed float32 (finite ``X``).
+
+    ``X`` was checked finite before: an infinite value here is a row on a
+    scale far beyond the data the mean and scale were learned from (measured:
+    ``predict_proba(X * 1e39)`` after a fit on ``X`` gave NaN probabilities and
+    ``predict`` a class, with only numpy's overflow warning).
+    """
+    finite = np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            f"X holds values that overflow float32 once standardised with the "
+            f"mean and scale learned in fit (first such row: {np.argmin(finite)}; "
+            f"{int((~finite).sum())} row(s) in all): these rows are on a scale "
+            f"far beyond the training data's (other units?)."
+        )
 
 
 class RunningMoments:

@@ -96,7 +96,16 @@ def _stack(inputs, indices):
             f"{tuple(inputs[indices.index(other)].shape)}. Resize them in the "
             f"Dataset (e.g. torchvision.transforms.Resize)."
         )
-    return torch.stack(inputs)
+    X = torch.stack(inputs)
+    finite = torch.isfinite(X.reshape(len(X), -1)).all(dim=1)
+    if not bool(finite.all()):
+        bad = indices[int(torch.argmin(finite.int()))]
+        raise ValueError(
+            f"Input X contains NaN or infinity: the x of item {bad} of the "
+            f"Dataset passed as X holds a non-finite value. Drop or impute "
+            f"such items in the Dataset."
+        )
+    return X
 
 
 class _LabelledItems(Dataset):
