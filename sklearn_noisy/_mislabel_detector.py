@@ -426,6 +426,7 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
         else:
             X, y_enc = check_classification_data(self, X, y)
         class_counts = self._check_class_sizes(y_enc)
+        self._check_contamination_count(len(y_enc))
         sample_weight = check_fit_sample_weight(self, sample_weight, X, y_enc)
         n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
@@ -489,6 +490,22 @@ class MislabelDetector(RoutedParamsMixin, BaseEstimator):
                 f"contamination='sign' of {name} needs a signed score, method in "
                 f"{list(_SIGNED_METHODS)}; got method={self.method!r}. Use "
                 f"contamination='mixture' or a float."
+            )
+        if isinstance(self.contamination, bool):
+            raise ValueError(
+                f"The 'contamination' parameter of {name} must be a rule name, a "
+                f"float in (0, 0.5] or an int (rows to flag); got "
+                f"{self.contamination!r}."
+            )
+
+    def _check_contamination_count(self, n_samples):
+        """Refuse an int contamination above the number of training rows."""
+        count = self.contamination
+        if isinstance(count, Integral) and count > n_samples:
+            raise ValueError(
+                f"contamination={count} asks {type(self).__name__} to flag more "
+                f"rows than the {n_samples} it is fitted on. Pass at most "
+                f"{n_samples}, or a float share in (0, 0.5]."
             )
 
     def _check_class_sizes(self, y_enc):

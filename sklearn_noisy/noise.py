@@ -380,6 +380,14 @@ def estimate_label_noise(y, pred_proba, *, classes=None, anchor_fraction=0.3):
             f"The 'pred_proba' parameter of {caller} must hold finite, "
             "non-negative probabilities. Got NaN, infinite or negative values."
         )
+    deviation = np.abs(proba.sum(axis=1) - 1.0)
+    if proba.size and deviation.max() > 1e-3:
+        row = int(np.argmax(deviation))
+        raise ValueError(
+            f"The 'pred_proba' parameter of {caller} must hold probabilities "
+            f"whose rows sum to 1 (predict_proba's output, not scores or "
+            f"logits). Row {row} sums to {proba[row].sum():.6g}."
+        )
     if not (isinstance(anchor_fraction, (int, float)) and 0 < anchor_fraction <= 1):
         raise ValueError(
             f"The 'anchor_fraction' parameter of {caller} must be a float in "

@@ -120,3 +120,27 @@ def test_dmi_classifier_refuses_rows_overflowing_once_standardised(blobs, method
     clf = DMIClassifier(max_epochs=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match=r"overflow float32 once standardised.*2 row"):
         getattr(clf, method)(np.r_[X[:3], X[:2] * 1e39])
+
+
+@pytest.mark.parametrize(
+    "contamination, message",
+    [
+        (
+            121,
+            r"contamination=121 asks MislabelDetector to flag more rows than the 120",
+        ),
+        (True, "'contamination' parameter of MislabelDetector must be a rule name"),
+    ],
+)
+def test_mislabel_detector_refuses_impossible_counts(blobs, contamination, message):
+    """Check that more rows than fitted, or a bool, are refused before training."""
+    X, y = blobs
+    with pytest.raises(ValueError, match=message):
+        MislabelDetector(contamination=contamination, max_epochs=1).fit(X, y)
+
+
+def test_mislabel_detector_flags_every_row_when_asked(blobs):
+    """Check that contamination=n_samples stays allowed and flags all rows."""
+    X, y = blobs
+    detector = MislabelDetector(contamination=len(y), max_epochs=1, random_state=0)
+    assert (detector.fit_predict(X, y) == -1).all()

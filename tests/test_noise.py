@@ -566,6 +566,12 @@ def test_estimate_label_noise_does_not_modify_input():
         ([0, 1], [[0.5, 0.5]], {}, r"'pred_proba' parameter.*shape.*n_samples=2"),
         ([0, 1], [[0.5, np.nan], [0.5, 0.5]], {}, r"'pred_proba'.*NaN"),
         ([0, 1], [[1.5, -0.5], [0.5, 0.5]], {}, r"'pred_proba'.*negative"),
+        (
+            [0, 1],
+            [[0.5, 0.5], [2.5, 2.5]],
+            {},
+            r"'pred_proba'.*sum to 1.*Row 1 sums to 5",
+        ),
         ([0, 1], [[1, 0, 0], [0, 1, 0]], {}, r"one column per class: 2 classes"),
         ([0, 1], [[1, 0], [0, 1]], {"anchor_fraction": 0}, r"'anchor_fraction'"),
         ([0, 1], [[1, 0], [0, 1]], {"anchor_fraction": 1.5}, r"'anchor_fraction'"),
