@@ -87,11 +87,14 @@ def _read_table(path, target, text, given, labels, plan, id_required):
 
     from ._cli_columns import plan_columns
 
-    read = pd.read_csv if path.suffix.lower() == ".csv" else pd.read_parquet
+    is_csv = path.suffix.lower() == ".csv"
+    read = pd.read_csv if is_csv else pd.read_parquet
     try:
         df = read(path)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ValueError(f"cannot read {path.name} as a table: {exc}") from None
+    if is_csv:
+        _check_unique_header(path)
     if target is None and labels:
         raise ValueError(f"name the label column of {path.name} with --target")
     if target is not None and target not in df.columns and labels:
@@ -121,12 +124,56 @@ def _read_table(path, target, text, given, labels, plan, id_required):
         id_column = None
     X = df.drop(columns=[target]) if y is not None else df
     if id_column is None:
-        ids, id_name = np.arange(len(df)), "row"
+        ids, id_name = np.arange(len(df)), position_name(df.columns)
+    elif is_csv:
+        # The IDs as written: a CSV's "00196" is not the number 196.
+        ids, id_name = csv_column_text(path, id_column), str(id_column)
     else:
         ids, id_name = df[id_column].to_numpy(), str(id_column)
     info = {"target": target, "text": text, "id": id_column}
     y = None if y is None else y.to_numpy()
     return _Data(X, y, ids, id_name, "table", info, columns)
+
+
+def position_name(columns):
+    """Name of the row-position ID of a table: "row", unless a column has it.
+
+    A table's own column named "row" would otherwise be matched, by ``apply``,
+    against IDs that are positions (every decision one record off).
+    """
+    names = {str(c) for c in columns}
+    name, k = "row", 0
+    while name in names:
+        k += 1
+        name = "row_position" if k == 1 else f"row_position_{k}"
+    return name
+
+
+def csv_column_text(path, column):
+    """Return the cells of one CSV column as the text written in the file."""
+    import pandas as pd
+
+    cells = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)
+    return cells[column].to_numpy()
+
+
+def _check_unique_header(path):
+    """Refuse a CSV header that names a column twice.
+
+    pandas reads the second ``label`` as ``label.1``, which then became a
+    feature (a copy of the labels, fitted 100%).
+    """
+    import csv
+    from collections import Counter
+
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        header = next(csv.reader(file), [])
+    repeated = [name for name, n in Counter(header).items() if n > 1]
+    if repeated:
+        raise ValueError(
+            f"the header of {path.name} names column(s) {repeated} more than "
+            f"once; rename them so that every column has its own name"
+        )
 
 
 def _read_npz(path, labels):

@@ -43,9 +43,10 @@ def check_outputs(outputs, inputs, *, overwrite):
         Whether existing outputs may be replaced.
     """
     seen = {}
+    sources = list(_input_paths(inputs))
     for option, path in outputs:
         path = Path(path)
-        for source in inputs:
+        for source in sources:
             if _same_or_inside(path, Path(source)):
                 where = "is" if not Path(source).is_dir() else "is inside"
                 raise ValueError(
@@ -65,8 +66,28 @@ def check_outputs(outputs, inputs, *, overwrite):
             )
         if path.is_dir():
             raise ValueError(f"{option} {path} is a folder; give a file name")
-        if path.exists() and not overwrite:
+        if (path.exists() or path.is_symlink()) and not overwrite:
             raise FileExistsError(f"{option} {path} exists; {OVERWRITE_HINT}")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise PermissionError(
+                f"cannot write {option} {path}: the folder {path.parent} is "
+                f"not writable"
+            )
+
+
+def _input_paths(inputs):
+    """Yield the inputs, and the folders that an input folder links to.
+
+    An image folder's class folder may be a symbolic link to a folder
+    elsewhere; the images read there are inputs as well.
+    """
+    for source in inputs:
+        source = Path(source)
+        yield source
+        if source.is_dir():
+            for child in source.iterdir():
+                if child.is_symlink() and child.is_dir():
+                    yield child
 
 
 def _key(path):

@@ -155,7 +155,8 @@ def _apply_table(args, data, id_name):
             f"--target column {args.target!r} is not in {data.name}; its columns "
             f"are: {', '.join(map(str, typed.columns[:20]))}"
         )
-    ids = _table_ids(typed, id_name, data, args.decisions)
+    # A CSV's IDs as written (review read "00196" as text, not as 196).
+    ids = _table_ids(table if is_csv else typed, id_name, data, args.decisions)
     y = typed[args.target].to_numpy()
     table = table.reset_index(drop=True)
     cleaned, y_clean = apply_decisions(table, y, args.decisions, ids=ids)
@@ -176,13 +177,16 @@ def _apply_table(args, data, id_name):
 
 def _table_ids(table, id_name, data, decisions):
     """Return the IDs the decisions file refers to: a column, or positions."""
+    from ._cli_data import position_name
+
     if id_name in table.columns:
         return table[id_name].to_numpy()
-    if id_name == "row":
+    position = position_name(table.columns)
+    if id_name == position:
         return None
     raise ValueError(
         f"{decisions} identifies rows by {id_name!r}, which is neither a column of "
-        f"{data.name} nor 'row' (the row position)"
+        f"{data.name} nor {position!r} (the row position)"
     )
 
 

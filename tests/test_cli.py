@@ -468,6 +468,13 @@ def _bad_inputs(tmp_path):
     (tmp_path / "scores-images.png").write_bytes(b"keep me too")
     (tmp_path / "model.joblib").write_bytes(b"not a model either")
     (tmp_path / "link.csv").symlink_to(plain)
+    linked = _write_images(tmp_path / "linked")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (linked / "square").rename(elsewhere / "square")
+    (linked / "square").symlink_to(elsewhere / "square", target_is_directory=True)
+    (tmp_path / "dup.csv").write_text("a,label,b,label\n1,x,2,y\n3,y,4,x\n")
+    (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
     detect = ["detect", "--out", out, *FAST]
     plain_detect = ["detect", str(plain), "--target", "label", *FAST]
     return {
@@ -544,6 +551,19 @@ def _bad_inputs(tmp_path):
             + ["--plot", str(good_images / "circle" / "new.png")],
             "is inside the input",
         ),
+        "plot inside a linked class folder": (
+            ["detect", str(linked), "--out", out, *FAST]
+            + ["--plot", str(elsewhere / "square" / "new.png")],
+            "is inside the input",
+        ),
+        "header names a column twice": (
+            ["detect", str(tmp_path / "dup.csv"), "--target", "label", "--out", out],
+            "names column(s) ['label'] more than once",
+        ),
+        "out is a dangling link": (
+            [*plain_detect, "--out", str(tmp_path / "dangling.csv")],
+            "dangling.csv exists",
+        ),
         "existing out": (
             [*plain_detect, "--out", str(tmp_path / "existing.csv")],
             "exists; pass --overwrite",
@@ -607,6 +627,9 @@ _CASES = [
     "out links to the input",
     "out inside the image folder",
     "plot inside the image folder",
+    "plot inside a linked class folder",
+    "header names a column twice",
+    "out is a dangling link",
     "existing out",
     "existing image grid",
     "out and plot are one file",

@@ -209,3 +209,52 @@ def test_cli_apply_bad_input_exits_2_with_one_line(case, tmp_path, capsys):
     assert err.count("\n") == 1
     assert message in err
     assert (tmp_path / "data.csv").read_bytes() == before
+
+
+def test_cli_table_with_its_own_row_column_keeps_positions_apart(tmp_path):
+    """Check that a column named "row" is not mistaken for the row positions.
+
+    The positions are then called "row_position", so that apply drops the
+    reviewed record (it dropped the record whose own "row" cell held the
+    position: one record off).
+    """
+    data = tmp_path / "data.csv"
+    table = _rows(n=30).drop(columns="note")
+    table.insert(0, "row", np.arange(1, 31))  # a spreadsheet's 1-based numbers
+    table.to_csv(data, index=False)
+    ranking = tmp_path / "ranking.csv"
+    args = ["detect", str(data), "--target", "label", "--out", str(ranking)]
+    assert main([*args, *FAST]) == 0
+    ranked = pd.read_csv(ranking)
+    assert ranked.columns[0] == "row_position"
+    assert sorted(ranked["row_position"]) == list(range(30))
+    given = table["label"][5]
+    decisions = _write_decisions(
+        tmp_path / "d.csv", "row_position", [f"5,{given},drop,"]
+    )
+    out = tmp_path / "cleaned.csv"
+    args = ["apply", str(data), str(decisions), "--target", "label"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert pd.read_csv(out)["row"].tolist() == [k for k in range(1, 31) if k != 6]
+
+
+def test_cli_ids_keep_their_leading_zeros(tmp_path):
+    """Check that an ID column's text is carried as written, zeros included."""
+    data = tmp_path / "data.csv"
+    table = _rows(n=30).drop(columns="note")
+    table.insert(0, "sample_id", [f"{k:05d}" for k in range(30)])
+    table.to_csv(data, index=False)
+    ranking = tmp_path / "ranking.csv"
+    args = ["detect", str(data), "--target", "label", "--out", str(ranking)]
+    assert main([*args, *FAST]) == 0
+    ids = pd.read_csv(ranking, dtype=str)["sample_id"]
+    assert sorted(ids) == [f"{k:05d}" for k in range(30)]
+    given = table["label"][7]
+    decisions = _write_decisions(
+        tmp_path / "d.csv", "sample_id", [f"00007,{given},drop,"]
+    )
+    out = tmp_path / "cleaned.csv"
+    args = ["apply", str(data), str(decisions), "--target", "label"]
+    assert main([*args, "--out", str(out)]) == 0
+    kept = pd.read_csv(out, dtype=str)["sample_id"].tolist()
+    assert kept == [f"{k:05d}" for k in range(30) if k != 7]
