@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sklearn_noisy
-from sklearn_noisy._core.dmi import DMILoss, dmi_loss, dmi_matrix
+from sklearn_noisy._core.dmi import DMILoss, dmi_loss, dmi_matrix, swapped_classes
 
 # database=None: keep hypothesis from writing .hypothesis/ into the checkout.
 HYPOTHESIS_SETTINGS = settings(
@@ -378,3 +378,53 @@ def test_core_import_does_not_import_sklearn_skorch_pandas_matplotlib():
     assert loaded == []
     assert "sklearn_noisy._core.dmi" in core_modules
     assert "sklearn_noisy._core.modules" in core_modules
+
+
+def _joint_of_true_classifier(prior, transition):
+    """J[noisy i, predicted j] = prior[j] * T[j, i] for predictions = truth."""
+    prior, transition = np.asarray(prior), np.asarray(transition)
+    return torch.as_tensor((prior[:, None] * transition).T)
+
+
+@pytest.mark.parametrize(
+    "joint, expected",
+    [
+        # Predictions agree with the labels: no swap.
+        (np.diag([0.2, 0.6, 0.2]) * 0.9 + 0.1 / 9, []),
+        # Classes 0 and 2 predicted swapped, class 1 right: det < 0 and the
+        # swapped assignment agrees more often.
+        ([[0.01, 0.0, 0.19], [0.0, 0.6, 0.0], [0.19, 0.0, 0.01]], [0, 2]),
+        # Two classes: left to trace > chance (det > 0 is the same test).
+        ([[0.1, 0.4], [0.4, 0.1]], []),
+        # A 3-cycle is an even permutation (det > 0): not detected.
+        ([[0.0, 0.3, 0.0], [0.0, 0.0, 0.3], [0.4, 0.0, 0.0]], []),
+    ],
+)
+def test_swapped_classes_finds_odd_swaps(joint, expected):
+    """Check which predicted classes are reported as a swap of the labels."""
+    assert swapped_classes(torch.as_tensor(np.asarray(joint, dtype=float))) == expected
+
+
+def test_swapped_classes_keeps_the_true_classifier_under_one_way_flips():
+    """Check that heavy flips into a rare class do not look like a swap.
+
+    Class 0 (30%) is labelled 1 (10%) at rate 0.8: the assignment that swaps
+    0 and 1 agrees with the labels more often than the true classes do, but
+    det J = det T * prod(prior) > 0.
+    """
+    transition = [[0.2, 0.8, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    joint = _joint_of_true_classifier([0.3, 0.1, 0.6], transition)
+    J = joint.numpy()
+    assert J[0, 1] + J[1, 0] + J[2, 2] > np.trace(J)  # the assignment test alone fails
+    assert swapped_classes(joint) == []
+
+
+def test_swapped_classes_survives_many_classes():
+    """Check that det J underflowing float64 (200 classes) is still read by sign."""
+    n = 200
+    joint = torch.full((n, n), 0.2 / (n * n), dtype=torch.float64)
+    joint += torch.eye(n, dtype=torch.float64) * 0.8 / n
+    assert float(torch.linalg.det(joint.double())) == 0.0  # underflows
+    assert swapped_classes(joint) == []
+    swapped = joint[:, torch.tensor([1, 0] + list(range(2, n)))]
+    assert swapped_classes(swapped) == [0, 1]

@@ -508,6 +508,22 @@ def test_dmi_classifier_auto_warmup_history(digits_small, seed):
     assert not any("dmi_singular_share" in row for row in clf.net_.history[:n_ce])
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_dmi_classifier_auto_warmup_patience_counts_steps(digits_small, seed):
+    """Check that the warm-up waits 50 optimiser steps for an improvement.
+
+    360 training rows in batches of 64 are 5 steps per epoch: the warm-up
+    stops 10 epochs after its best one (not n_iter_no_change=3), or at its
+    cap of 30 epochs (150 steps).
+    """
+    X, y = digits_small
+    clf = DMIClassifier(
+        max_epochs=1, batch_size=64, module__hidden_units=(16,), random_state=seed
+    ).fit(X, y)
+    n_ce = [row["criterion"] for row in clf.net_.history].count("cross_entropy")
+    assert n_ce == min(30, clf.warmup_epochs_ + 10)
+
+
 def test_dmi_classifier_auto_warmup_without_split_falls_back(digits_small):
     """Check that "auto" without a validation split trains 50 steps of CE.
 
@@ -1219,3 +1235,48 @@ def test_dmi_classifier_accuracy_decision_without_split_warns():
     with pytest.warns(UserWarning, match="found no validation split"):
         clf = DMIClassifier(max_epochs=1, decision="accuracy", random_state=0).fit(X, y)
     assert clf.decision_offset_ == 0.0
+
+
+class _SwapFirstAndLast(nn.Module):
+    """Logits that predict the first and the last class swapped, fixed."""
+
+    def __init__(self, n_features=3, n_classes=3):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(5.0))
+
+    def forward(self, X):
+        return self.scale * X.flip(1)
+
+
+def test_dmi_classifier_warns_when_the_warm_up_swaps_classes():
+    """Check that a warm-up network with two classes swapped is warned about.
+
+    One-hot inputs of classes 0 (20%), 1 (60%) and 2 (20%), and a module that
+    predicts 0 and 2 swapped (a learning rate of 1e-9 keeps it so): the
+    predictions agree with the labels beyond chance (class 1), so only the
+    permutation test can tell.
+    """
+    y = np.repeat([0, 1, 2], [40, 120, 40])
+    X = np.eye(3)[y]
+    clf = DMIClassifier(
+        module=_SwapFirstAndLast,
+        warmup_epochs=1,
+        warmup_lr=1e-9,
+        max_epochs=1,
+        lr=1e-9,
+        standardize=False,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"classes \[0, 2\] as a permutation"):
+        clf.fit(X, y)
+    names = np.array(["a", "b", "c"])
+    with pytest.warns(UserWarning, match=r"classes \['a', 'c'\] as a permutation"):
+        clone(clf).fit(X, names[y])
+
+
+def test_dmi_classifier_does_not_warn_of_swaps_after_a_good_warm_up(digits_small):
+    """Check that the permutation warning stays quiet on a trained network."""
+    X, y = digits_small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        DMIClassifier(max_epochs=2, random_state=0).fit(X, y)
