@@ -101,12 +101,14 @@ def _read_table(path, target, text, given, labels, plan, id_required):
         raise ValueError(
             f"--target column {target!r} is not in {path.name}; its columns "
             f"are: {', '.join(map(str, df.columns[:20]))}"
+            + _header_hint(df.columns, target)
         )
     y = df[target] if target in df.columns else None
     if y is not None and y.isna().any():
         raise ValueError(
             f"label column {target!r} of {path.name} has {int(y.isna().sum())} "
             f"missing value(s); drop those rows"
+            + (_missing_tokens_hint(path, target, y) if is_csv else "")
         )
     id_column, columns = given["id_column"], []
     if plan:
@@ -133,6 +135,33 @@ def _read_table(path, target, text, given, labels, plan, id_required):
     info = {"target": target, "text": text, "id": id_column}
     y = None if y is None else y.to_numpy()
     return _Data(X, y, ids, id_name, "table", info, columns)
+
+
+def _header_hint(columns, target):
+    """Say why a named column may look absent: spaces, or another separator."""
+    names = [str(c) for c in columns]
+    spaced = [n for n in names if n.strip() == target and n != target]
+    if spaced:
+        return f" (the column {spaced[0]!r} has spaces around its name)"
+    if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
+        return (
+            " (the header was read as one column: is the file separated by "
+            "';', tabs or '|' rather than commas? Save it as comma-separated)"
+        )
+    return ""
+
+
+def _missing_tokens_hint(path, target, y):
+    """Name the texts that pandas read as missing labels (e.g. a class "NA")."""
+    text = csv_column_text(path, target)[y.isna().to_numpy()]
+    tokens = sorted({t for t in text.tolist() if t != ""})
+    if not tokens:
+        return ""
+    return (
+        f": the cells read as missing hold {tokens[:5]} (pandas reads NA, N/A, "
+        f"null, None and nan as missing); if they are a class, rename it in "
+        f"the file"
+    )
 
 
 def position_name(columns):

@@ -19,6 +19,25 @@ _PROG = "sklearn-noisy"
 
 
 # ------------------------------------------------------------------ review
+def _check_unique_ids(data):
+    """Refuse IDs that name several rows, before any training.
+
+    The page's decisions are matched back to rows by ID; ``detect`` accepts
+    a repeated ``--id`` (its report notes it), ``review`` cannot.
+    """
+    import pandas as pd
+
+    ids = pd.Series(data.ids)
+    repeated = ids[ids.duplicated()]
+    if len(repeated):
+        raise ValueError(
+            f"--id column {data.id_name!r} has repeated values ({repeated.iloc[0]!r} "
+            f"and {len(repeated) - 1} more): review matches decisions to rows by "
+            f"ID, so each must name one row. Choose a unique column, or leave "
+            f"--id out to identify rows by position"
+        )
+
+
 def run_review(args):
     """Fit the detector on DATA and write the review page of its suspects."""
     from .cli import _fit_detector, _load_args, _plan_outputs, _print_columns
@@ -27,6 +46,7 @@ def run_review(args):
         raise ValueError(f"--out {args.out}: the review page is HTML; end it in .html")
     _plan_outputs(args, [("--out", args.out)], [args.data])
     data = _load_args(args)
+    _check_unique_ids(data)
     _print_columns(args, data)
     from .review import review_page
 

@@ -475,6 +475,9 @@ def _bad_inputs(tmp_path):
     (linked / "square").symlink_to(elsewhere / "square", target_is_directory=True)
     (tmp_path / "dup.csv").write_text("a,label,b,label\n1,x,2,y\n3,y,4,x\n")
     (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    (tmp_path / "spaced.csv").write_text("a, label\n1, x\n2, y\n")
+    (tmp_path / "semicolons.csv").write_text("a;b;label\n1;2;x\n3;4;y\n")
+    (tmp_path / "na_class.csv").write_text("a,label\n1,NA\n2,EU\n3,NA\n4,EU\n")
     detect = ["detect", "--out", out, *FAST]
     plain_detect = ["detect", str(plain), "--target", "label", *FAST]
     return {
@@ -564,6 +567,21 @@ def _bad_inputs(tmp_path):
             [*plain_detect, "--out", str(tmp_path / "dangling.csv")],
             "dangling.csv exists",
         ),
+        "target with spaces around": (
+            ["detect", str(tmp_path / "spaced.csv"), "--target", "label"]
+            + ["--out", out],
+            "the column ' label' has spaces around its name",
+        ),
+        "semicolon-separated": (
+            ["detect", str(tmp_path / "semicolons.csv"), "--target", "label"]
+            + ["--out", out],
+            "separated by ';', tabs or '|'",
+        ),
+        "class named NA": (
+            ["detect", str(tmp_path / "na_class.csv"), "--target", "label"]
+            + ["--out", out],
+            "the cells read as missing hold ['NA']",
+        ),
         "existing out": (
             [*plain_detect, "--out", str(tmp_path / "existing.csv")],
             "exists; pass --overwrite",
@@ -630,6 +648,9 @@ _CASES = [
     "plot inside a linked class folder",
     "header names a column twice",
     "out is a dangling link",
+    "target with spaces around",
+    "semicolon-separated",
+    "class named NA",
     "existing out",
     "existing image grid",
     "out and plot are one file",

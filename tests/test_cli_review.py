@@ -258,3 +258,18 @@ def test_cli_ids_keep_their_leading_zeros(tmp_path):
     assert main([*args, "--out", str(out)]) == 0
     kept = pd.read_csv(out, dtype=str)["sample_id"].tolist()
     assert kept == [f"{k:05d}" for k in range(30) if k != 7]
+
+
+def test_cli_review_refuses_repeated_ids_before_training(tmp_path, capsys):
+    """Check that an --id naming several rows stops review before it trains."""
+    data = tmp_path / "data.csv"
+    table = _rows(n=30).drop(columns="note")
+    table.insert(0, "site", np.resize(["north", "south"], 30))
+    table.to_csv(data, index=False)
+    out = tmp_path / "page.html"
+    args = ["review", str(data), "--target", "label", "--id", "site"]
+    assert main([*args, "--out", str(out), *FAST]) == 2
+    captured = capsys.readouterr()
+    assert "--id column 'site' has repeated values ('north'" in captured.err
+    assert "epoch" not in captured.err  # no training progress was logged
+    assert not out.exists()
