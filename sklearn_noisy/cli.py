@@ -459,6 +459,8 @@ def _cmd_predict(args):
     )
     if args.target and data.y is None:
         raise ValueError(f"--target column {args.target!r} is not in {args.data}")
+    for line in _unreadable_values(model, data.X):
+        print(line)
     table = pd.DataFrame({data.id_name: data.ids})
     if data.y is not None:
         table["given_label"] = data.y
@@ -474,6 +476,44 @@ def _cmd_predict(args):
         accuracy = np.mean(given == table["predicted_label"].astype(str))
         print(f"Accuracy against the given labels: {accuracy:.3f}")
     return 0
+
+
+def _unreadable_values(model, X):
+    """Lines naming the number and date cells of new data that do not read.
+
+    Such a cell is filled with the training median, as a missing one is: a
+    column of text where numbers were trained gave 0.55 accuracy instead of
+    0.75, and said nothing.
+    """
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+
+    from ._cli_columns import to_days, to_numbers
+
+    preprocess = getattr(model, "named_steps", {}).get("preprocess")
+    if not isinstance(preprocess, ColumnTransformer):
+        return []
+    readers = {"numeric": (to_numbers, "numbers"), "date": (to_days, "dates")}
+    lines = []
+    for name, _, columns in preprocess.transformers_:
+        if name not in readers:
+            continue
+        read, what = readers[name]
+        # A missing column is refused by the model itself, with its name.
+        columns = [c for c in columns if c in getattr(X, "columns", ())]
+        if not columns:
+            continue
+        frame = X[columns]
+        unread = frame.notna().to_numpy() & np.isnan(read(frame))
+        for k, column in enumerate(columns):
+            if unread[:, k].any():
+                example = frame[column][unread[:, k]].iloc[0]
+                lines.append(
+                    f"Note: {int(unread[:, k].sum())} of {len(X)} values of column "
+                    f"{column!r} are not {what} (e.g. {example!r}); they were "
+                    f"filled in with the training median."
+                )
+    return lines
 
 
 # ---------------------------------------------------------- review/apply

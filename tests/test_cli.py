@@ -376,6 +376,25 @@ def test_cli_predict_reads_tokens_and_dates_as_in_training(patients_file, tmp_pa
     assert proba.shape == (6, 3) and np.isfinite(proba).all()
 
 
+def test_cli_predict_names_cells_that_do_not_read(patients_file, tmp_path, capsys):
+    """Check that predict says which number and date cells it filled in."""
+    model = tmp_path / "model.joblib"
+    argv = ["train", str(patients_file), "--target", "label", "--out", str(model)]
+    assert main([*argv, *FAST]) == 0
+    new = _patients(6, seed=2)
+    new["size"] = "large"
+    new.loc[1, "visit"] = "not a date"
+    data = tmp_path / "new.csv"
+    new.to_csv(data, index=False)
+    capsys.readouterr()
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(model), str(data), "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "6 of 6 values of column 'size' are not numbers (e.g. 'large')" in stdout
+    assert "1 of 6 values of column 'visit' are not dates" in stdout
+    assert len(pd.read_csv(out)) == 6
+
+
 def test_cli_id_column_must_exist_when_given_to_predict(csv_file, tmp_path, capsys):
     """Check that predict --id names a column of the new table."""
     model = tmp_path / "model.joblib"
