@@ -586,14 +586,21 @@ def _check_decision(where, decision, new_label, classes):
 def _read_decisions(source):
     """Return ``(name, id column, [(line, id, given, decision, new), ...])``."""
     name = str(getattr(source, "name", source))
-    if hasattr(source, "read"):
-        text = source.read()
-        text = text.decode("utf-8") if isinstance(text, bytes) else text
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"decisions file {path} does not exist")
-        name, text = path.name, path.read_text(encoding="utf-8")
+    try:
+        if hasattr(source, "read"):
+            text = source.read()
+            text = text.decode("utf-8") if isinstance(text, bytes) else text
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise FileNotFoundError(f"decisions file {path} does not exist")
+            name, text = path.name, path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"decisions file {name} is not UTF-8 text (byte {exc.start}: "
+            f"{exc.reason}); export it again from the review page, or save it "
+            f"as UTF-8 CSV"
+        ) from None
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = next(reader, None)
     if (

@@ -148,8 +148,15 @@ def _bad_apply(tmp_path):
     bad = _write_decisions(tmp_path / "bad.csv", "row", ["0,b,drop,"])
     by_path = _write_decisions(tmp_path / "p.csv", "path", ["a/0.png,a,drop,"])
     np.savez(tmp_path / "data.npz", X=np.zeros((2, 2)), y=np.array([0, 1]))
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("row,given_label,decision,new_label\n0,a,drop,\n", "utf-16")
     apply = ["apply", str(data), str(good), "--target", "label", "--out"]
     return {
+        "decisions not utf-8": (
+            ["apply", str(data), str(utf16), "--target", "label"]
+            + ["--out", str(tmp_path / "c.csv")],
+            "utf16.csv is not UTF-8 text",
+        ),
         "out is data": ([*apply, str(data)], "never writes onto what it reads"),
         "out is decisions": ([*apply, str(good)], "never writes onto what it reads"),
         "out suffix": ([*apply, str(tmp_path / "c.parquet")], "written as .csv"),
@@ -196,6 +203,7 @@ def _bad_apply(tmp_path):
         "wrong data",
         "id name",
         "missing decisions",
+        "decisions not utf-8",
         "review out",
     ],
 )
