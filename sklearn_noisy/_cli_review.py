@@ -186,13 +186,28 @@ def _apply_table(args, data, id_name):
         changed = y_clean != y[kept]
         column = cleaned.columns.get_loc(args.target)
         cleaned.iloc[changed.nonzero()[0], column] = [str(v) for v in y_clean[changed]]
+        bom, line_end = _csv_layout(data)
         with open_output(args.out, args.overwrite) as file:
-            cleaned.to_csv(file, index=False)
+            file.write(bom)
+            cleaned.to_csv(file, index=False, lineterminator=line_end)
     else:
         cleaned[args.target] = y_clean
         with open_output(args.out, args.overwrite, binary=True) as file:
             cleaned.to_parquet(file, index=False)
     return len(table), len(cleaned)
+
+
+def _csv_layout(path):
+    """Return the byte-order mark ("" or "\ufeff") and line end of a CSV file.
+
+    The cleaned copy keeps them: without its mark, Excel shows a UTF-8 file's
+    accented letters garbled.
+    """
+    with open(path, "rb") as file:
+        head = file.read(65536)
+    bom = "\ufeff" if head.startswith(b"\xef\xbb\xbf") else ""
+    first = head.split(b"\n", 1)[0]
+    return bom, "\r\n" if first.endswith(b"\r") else "\n"
 
 
 def _table_ids(table, id_name, data, decisions):

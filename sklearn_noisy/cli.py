@@ -445,6 +445,7 @@ def _cmd_predict(args):
     _plan_outputs(args, [("--out", args.out)], [args.model, args.data])
     model = _load_model(args.model)
     info = getattr(model, "cli_input_", {})
+    _check_kind(args, info.get("kind"))
     data = _load(
         args.data,
         target=args.target or info.get("target"),
@@ -459,6 +460,7 @@ def _cmd_predict(args):
     )
     if args.target and data.y is None:
         raise ValueError(f"--target column {args.target!r} is not in {args.data}")
+    _check_kind(args, info.get("kind"), data.kind)
     for line in _unreadable_values(model, data.X):
         print(line)
     table = pd.DataFrame({data.id_name: data.ids})
@@ -476,6 +478,43 @@ def _cmd_predict(args):
         accuracy = np.mean(given == table["predicted_label"].astype(str))
         print(f"Accuracy against the given labels: {accuracy:.3f}")
     return 0
+
+
+_KINDS = {
+    "table": "a table (CSV or Parquet)",
+    "array": "a 2-D array X (.npz)",
+    "images": "images (a folder, or a 4-D array X in an .npz)",
+}
+
+
+def _check_kind(args, trained, given=None):
+    """Refuse data of another kind than the model was trained on.
+
+    ``given`` is the kind read from DATA; before reading, only whether DATA
+    is a table file is known. Other kinds met a message about --id or the
+    number of features.
+    """
+    from ._cli_data import TABLE_SUFFIXES
+
+    if trained not in _KINDS:
+        return  # a model from an older version: the model itself decides
+    if given is None:
+        data = Path(args.data)
+        is_table = data.is_file() and data.suffix.lower() in TABLE_SUFFIXES
+        if is_table == (trained == "table"):
+            return
+        given = "table" if is_table else "images" if data.is_dir() else None
+    if given is not None and given != trained:
+        raise ValueError(
+            f"{args.model} was trained on {_KINDS[trained]}, and {args.data} is "
+            f"{_KINDS[given]}: predict takes data of the kind the model was "
+            f"trained on"
+        )
+    if given is None:
+        raise ValueError(
+            f"{args.model} was trained on {_KINDS[trained]}, and {args.data} is "
+            f"not one: predict takes data of the kind the model was trained on"
+        )
 
 
 def _unreadable_values(model, X):

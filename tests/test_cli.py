@@ -862,3 +862,32 @@ def test_cli_demo_report_formats_results():
     assert "1257 training rows of which 250 mislabeled" in report
     assert "flagged 300 rows: precision 0.80, recall 0.96" in report
     assert "0.951" in report and "0.900" in report
+
+
+def test_cli_predict_refuses_data_of_another_kind(csv_file, npz_file, tmp_path, capsys):
+    """Check that a model is not applied to another kind of data.
+
+    A table model on an .npz was refused with "--id applies to CSV and
+    Parquet tables" (no --id was given); an .npz model on a table or images
+    with scikit-learn's messages about features or dimensions.
+    """
+    images = _write_images(tmp_path / "images")
+    models = {}
+    for name, data in [("table", csv_file), ("array", npz_file)]:
+        models[name] = tmp_path / f"{name}.joblib"
+        argv = ["train", str(data), "--out", str(models[name]), *FAST]
+        assert main([*argv, "--target", "label"] if name == "table" else argv) == 0
+    cases = [
+        ("table", npz_file, "is not one"),
+        ("table", images, "is images"),
+        ("array", csv_file, "is a table"),
+        ("array", images, "is images"),
+    ]
+    for model, data, message in cases:
+        capsys.readouterr()
+        out = tmp_path / "predictions.csv"
+        assert main(["predict", str(models[model]), str(data), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "predict takes data of the kind the model was trained on" in err
+        assert message in err and err.count("\n") == 1
+        assert not out.exists()

@@ -281,3 +281,16 @@ def test_cli_review_refuses_repeated_ids_before_training(tmp_path, capsys):
     assert "--id column 'site' has repeated values ('north'" in captured.err
     assert "epoch" not in captured.err  # no training progress was logged
     assert not out.exists()
+
+
+def test_cli_apply_keeps_the_byte_order_mark_and_line_ends(tmp_path):
+    """Check that a CSV with a BOM and CRLF line ends is copied with both."""
+    data = tmp_path / "data.csv"
+    lines = ["size,label,note", "1.50,ant,caf\u00e9", "2,bee,", "3.0,ant,x"]
+    data.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    decisions = _write_decisions(tmp_path / "d.csv", "row", ["1,bee,drop,"])
+    out = tmp_path / "cleaned.csv"
+    args = ["apply", str(data), str(decisions), "--target", "label"]
+    assert main([*args, "--out", str(out)]) == 0
+    kept = [lines[0], lines[1], lines[3]]
+    assert out.read_bytes() == b"\xef\xbb\xbf" + "\r\n".join(kept).encode() + b"\r\n"
