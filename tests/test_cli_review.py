@@ -219,6 +219,26 @@ def test_cli_apply_bad_input_exits_2_with_one_line(case, tmp_path, capsys):
     assert (tmp_path / "data.csv").read_bytes() == before
 
 
+def _detect_and_drop(tmp_path, table, id_name, sample_id, position):
+    """Detect on ``table`` as a CSV, then apply one drop decision.
+
+    Return the ranking and the cleaned table, both read as text.
+    """
+    data = tmp_path / "data.csv"
+    table.to_csv(data, index=False)
+    ranking = tmp_path / "ranking.csv"
+    args = ["detect", str(data), "--target", "label", "--out", str(ranking)]
+    assert main([*args, *FAST]) == 0
+    given = table["label"][position]
+    decisions = _write_decisions(
+        tmp_path / "d.csv", id_name, [f"{sample_id},{given},drop,"]
+    )
+    out = tmp_path / "cleaned.csv"
+    args = ["apply", str(data), str(decisions), "--target", "label"]
+    assert main([*args, "--out", str(out)]) == 0
+    return pd.read_csv(ranking, dtype=str), pd.read_csv(out, dtype=str)
+
+
 def test_cli_table_with_its_own_row_column_keeps_positions_apart(tmp_path):
     """Check that a column named "row" is not mistaken for the row positions.
 
@@ -226,46 +246,21 @@ def test_cli_table_with_its_own_row_column_keeps_positions_apart(tmp_path):
     reviewed record (it dropped the record whose own "row" cell held the
     position: one record off).
     """
-    data = tmp_path / "data.csv"
     table = _rows(n=30).drop(columns="note")
     table.insert(0, "row", np.arange(1, 31))  # a spreadsheet's 1-based numbers
-    table.to_csv(data, index=False)
-    ranking = tmp_path / "ranking.csv"
-    args = ["detect", str(data), "--target", "label", "--out", str(ranking)]
-    assert main([*args, *FAST]) == 0
-    ranked = pd.read_csv(ranking)
+    ranked, cleaned = _detect_and_drop(tmp_path, table, "row_position", 5, 5)
     assert ranked.columns[0] == "row_position"
-    assert sorted(ranked["row_position"]) == list(range(30))
-    given = table["label"][5]
-    decisions = _write_decisions(
-        tmp_path / "d.csv", "row_position", [f"5,{given},drop,"]
-    )
-    out = tmp_path / "cleaned.csv"
-    args = ["apply", str(data), str(decisions), "--target", "label"]
-    assert main([*args, "--out", str(out)]) == 0
-    assert pd.read_csv(out)["row"].tolist() == [k for k in range(1, 31) if k != 6]
+    assert sorted(ranked["row_position"].astype(int)) == list(range(30))
+    assert cleaned["row"].astype(int).tolist() == [k for k in range(1, 31) if k != 6]
 
 
 def test_cli_ids_keep_their_leading_zeros(tmp_path):
     """Check that an ID column's text is carried as written, zeros included."""
-    data = tmp_path / "data.csv"
     table = _rows(n=30).drop(columns="note")
     table.insert(0, "sample_id", [f"{k:05d}" for k in range(30)])
-    table.to_csv(data, index=False)
-    ranking = tmp_path / "ranking.csv"
-    args = ["detect", str(data), "--target", "label", "--out", str(ranking)]
-    assert main([*args, *FAST]) == 0
-    ids = pd.read_csv(ranking, dtype=str)["sample_id"]
-    assert sorted(ids) == [f"{k:05d}" for k in range(30)]
-    given = table["label"][7]
-    decisions = _write_decisions(
-        tmp_path / "d.csv", "sample_id", [f"00007,{given},drop,"]
-    )
-    out = tmp_path / "cleaned.csv"
-    args = ["apply", str(data), str(decisions), "--target", "label"]
-    assert main([*args, "--out", str(out)]) == 0
-    kept = pd.read_csv(out, dtype=str)["sample_id"].tolist()
-    assert kept == [f"{k:05d}" for k in range(30) if k != 7]
+    ranked, cleaned = _detect_and_drop(tmp_path, table, "sample_id", "00007", 7)
+    assert sorted(ranked["sample_id"]) == [f"{k:05d}" for k in range(30)]
+    assert cleaned["sample_id"].tolist() == [f"{k:05d}" for k in range(30) if k != 7]
 
 
 def test_cli_review_refuses_repeated_ids_before_training(tmp_path, capsys):
