@@ -92,9 +92,10 @@ def _read_table(path, target, text, given, labels, plan, id_required):
     try:
         df = read(path)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ValueError(f"cannot read {path.name} as a table: {exc}") from None
+        hint = _separator_hint(path) if is_csv else ""
+        raise ValueError(f"cannot read {path.name} as a table: {exc}{hint}") from None
     if is_csv:
-        _check_unique_header(path)
+        check_unique_header(path)
     if target is None and labels:
         raise ValueError(f"name the label column of {path.name} with --target")
     if target is not None and target not in df.columns and labels:
@@ -151,6 +152,18 @@ def _header_hint(columns, target):
     return ""
 
 
+def _separator_hint(path):
+    """Suggest the separator when a CSV's header has no comma but ; or a tab."""
+    with open(path, encoding="utf-8-sig", errors="replace") as file:
+        header = file.readline()
+    if "," not in header and any(sep in header for sep in ";\t|"):
+        return (
+            " (its header has no comma: is it separated by ';', tabs or '|'? "
+            "Save it as comma-separated)"
+        )
+    return ""
+
+
 def _missing_tokens_hint(path, target, y):
     """Name the texts that pandas read as missing labels (e.g. a class "NA")."""
     text = csv_column_text(path, target)[y.isna().to_numpy()]
@@ -186,7 +199,7 @@ def csv_column_text(path, column):
     return cells[column].to_numpy()
 
 
-def _check_unique_header(path):
+def check_unique_header(path):
     """Refuse a CSV header that names a column twice.
 
     pandas reads the second ``label`` as ``label.1``, which then became a

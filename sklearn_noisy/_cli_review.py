@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ._cli_data import TABLE_SUFFIXES
+from ._cli_data import TABLE_SUFFIXES, check_unique_header
 from ._cli_output import open_output
 
 _PROG = "sklearn-noisy"
@@ -175,8 +175,16 @@ def _apply_table(args, data, id_name):
             f"--target column {args.target!r} is not in {data.name}; its columns "
             f"are: {', '.join(map(str, typed.columns[:20]))}"
         )
+    if is_csv:
+        check_unique_header(data)
     # A CSV's IDs as written (review read "00196" as text, not as 196).
     ids = _table_ids(table if is_csv else typed, id_name, data, args.decisions)
+    if ids is not None and len(set(map(str, ids))) < len(ids):
+        raise ValueError(
+            f"{args.decisions} identifies rows by {id_name!r}, but that column "
+            f"of {data.name} has repeated values: each ID must name one row "
+            f"(review refuses such an --id too)"
+        )
     y = typed[args.target].to_numpy()
     table = table.reset_index(drop=True)
     cleaned, y_clean = apply_decisions(table, y, args.decisions, ids=ids)

@@ -230,10 +230,11 @@ def test_clean_label_classifier_refuses_a_single_kept_class():
 def test_clean_label_classifier_takes_a_scalar_sample_weight():
     """Check that a scalar weight is one weight per row, as for the detector."""
     X, y_noisy, _ = _noisy_digits()
-    scalar = _clf().fit(X, y_noisy, sample_weight=2.0)
     rows = _clf().fit(X, y_noisy, sample_weight=np.full(len(X), 2.0))
-    np.testing.assert_array_equal(scalar.label_issues_, rows.label_issues_)
-    np.testing.assert_array_equal(scalar.estimator_.coef_, rows.estimator_.coef_)
+    for weight in [2.0, np.float64(2.0), np.array(2.0)]:
+        scalar = _clf().fit(X, y_noisy, sample_weight=weight)
+        np.testing.assert_array_equal(scalar.label_issues_, rows.label_issues_)
+        np.testing.assert_array_equal(scalar.estimator_.coef_, rows.estimator_.coef_)
 
 
 def test_clean_label_classifier_names_non_numeric_columns():

@@ -496,6 +496,7 @@ def _bad_inputs(tmp_path):
     (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
     (tmp_path / "spaced.csv").write_text("a, label\n1, x\n2, y\n")
     (tmp_path / "semicolons.csv").write_text("a;b;label\n1;2;x\n3;4;y\n")
+    (tmp_path / "decimal_commas.csv").write_text("a;b;label\n1,5;2;x\n1,5;2,5;y\n")
     (tmp_path / "na_class.csv").write_text("a,label\n1,NA\n2,EU\n3,NA\n4,EU\n")
     detect = ["detect", "--out", out, *FAST]
     plain_detect = ["detect", str(plain), "--target", "label", *FAST]
@@ -596,6 +597,11 @@ def _bad_inputs(tmp_path):
             + ["--out", out],
             "separated by ';', tabs or '|'",
         ),
+        "semicolons and decimal commas": (
+            ["detect", str(tmp_path / "decimal_commas.csv"), "--target", "label"]
+            + ["--out", out],
+            "its header has no comma: is it separated by ';'",
+        ),
         "class named NA": (
             ["detect", str(tmp_path / "na_class.csv"), "--target", "label"]
             + ["--out", out],
@@ -669,6 +675,7 @@ _CASES = [
     "out is a dangling link",
     "target with spaces around",
     "semicolon-separated",
+    "semicolons and decimal commas",
     "class named NA",
     "existing out",
     "existing image grid",

@@ -148,10 +148,25 @@ def _bad_apply(tmp_path):
     bad = _write_decisions(tmp_path / "bad.csv", "row", ["0,b,drop,"])
     by_path = _write_decisions(tmp_path / "p.csv", "path", ["a/0.png,a,drop,"])
     np.savez(tmp_path / "data.npz", X=np.zeros((2, 2)), y=np.array([0, 1]))
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site,x,label\nn,1,a\nn,2,b\ns,3,a\n", encoding="utf-8")
+    by_site = _write_decisions(tmp_path / "s.csv", "site", ["s,a,drop,"])
+    twice = tmp_path / "twice.csv"
+    twice.write_text("x,label,y,label\n1,a,2,b\n3,b,4,a\n", encoding="utf-8")
     utf16 = tmp_path / "utf16.csv"
     utf16.write_text("row,given_label,decision,new_label\n0,a,drop,\n", "utf-16")
     apply = ["apply", str(data), str(good), "--target", "label", "--out"]
     return {
+        "repeated ids": (
+            ["apply", str(sites), str(by_site), "--target", "label"]
+            + ["--out", str(tmp_path / "c.csv")],
+            "that column of sites.csv has repeated values",
+        ),
+        "header names a column twice": (
+            ["apply", str(twice), str(good), "--target", "label"]
+            + ["--out", str(tmp_path / "c.csv")],
+            "names column(s) ['label'] more than once",
+        ),
         "decisions not utf-8": (
             ["apply", str(data), str(utf16), "--target", "label"]
             + ["--out", str(tmp_path / "c.csv")],
@@ -204,6 +219,8 @@ def _bad_apply(tmp_path):
         "id name",
         "missing decisions",
         "decisions not utf-8",
+        "repeated ids",
+        "header names a column twice",
         "review out",
     ],
 )

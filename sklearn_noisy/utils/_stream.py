@@ -102,8 +102,9 @@ def _stack(inputs, indices):
         bad = indices[int(torch.argmin(finite.int()))]
         raise ValueError(
             f"Input X contains NaN or infinity: the x of item {bad} of the "
-            f"Dataset passed as X holds a non-finite value. Drop or impute "
-            f"such items in the Dataset."
+            f"Dataset passed as X holds a non-finite value (or one beyond "
+            f"float32's range). Drop, impute or rescale such items in the "
+            f"Dataset."
         )
     return X
 
