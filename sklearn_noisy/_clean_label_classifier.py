@@ -146,7 +146,7 @@ class CleanLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             self._check_accepts_weights(self.detector_, estimator)
             # A scalar weight is one weight per row, as for the detector.
-            if np.ndim(sample_weight) == 0:
+            if isinstance(sample_weight, np.ndarray) and sample_weight.ndim == 0:
                 sample_weight = float(sample_weight)
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             detector_params["sample_weight"] = sample_weight
