@@ -29,6 +29,7 @@ class _Data:
     kind: str  # "table", "array" or "images"
     info: dict = field(default_factory=dict)
     columns: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # files of a folder not read
 
     @property
     def streamed(self):
@@ -301,7 +302,19 @@ def _read_images(root, size, channels, labels):
     ids = np.asarray([f.relative_to(root).as_posix() for f, _ in files])
     info = {"image_size": size, "channels": channels}
     X = ImageFolderDataset(paths, None if y is None else y.tolist(), size, channels)
-    return _Data(X, y, ids, "path", "images", info)
+    skipped = _skipped_files(root, set(paths))
+    return _Data(X, y, ids, "path", "images", info, skipped=skipped)
+
+
+def _skipped_files(root, used):
+    """Files under ``root`` that are not read (hidden ones aside), sorted."""
+    return sorted(
+        f.relative_to(root).as_posix()
+        for f in root.rglob("*")
+        if f.is_file()
+        and f not in used
+        and not any(part.startswith(".") for part in f.relative_to(root).parts)
+    )
 
 
 def make_preprocessor(data):

@@ -278,6 +278,18 @@ def _print_columns(args, data):
 
     if data.columns:
         print(format_plan(data.columns, Path(args.data).name, len(data.X)))
+    if data.skipped:
+        from ._cli_data import IMAGE_SUFFIXES
+
+        images = sum(
+            Path(name).suffix.lower() in IMAGE_SUFFIXES for name in data.skipped
+        )
+        print(
+            f"Note: {len(data.skipped)} file(s) in {args.data} are not read "
+            f"({images} image(s) in folders below the class folders, "
+            f"{len(data.skipped) - images} not PNG or JPEG), e.g. "
+            f"{data.skipped[0]!r}; {len(data.ids)} images are."
+        )
 
 
 def _fit_detector(args, data, **params):

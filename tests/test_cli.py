@@ -898,3 +898,22 @@ def test_cli_predict_refuses_data_of_another_kind(csv_file, npz_file, tmp_path, 
         assert "predict takes data of the kind the model was trained on" in err
         assert message in err and err.count("\n") == 1
         assert not out.exists()
+
+
+def test_cli_image_folder_names_the_files_it_does_not_read(tmp_path, capsys):
+    """Check that nested images and other files are counted, not dropped silently."""
+    folder = _write_images(tmp_path / "images")
+    (folder / "circle" / "more").mkdir()
+    Image.new("L", (8, 8)).save(folder / "circle" / "more" / "deep.png")
+    (folder / "square" / "notes.txt").write_text("not an image")
+    (folder / "square" / ".DS_Store").write_bytes(b"hidden")
+    out = tmp_path / "ranked.csv"
+    assert main(["detect", str(folder), "--out", str(out), *FAST]) == 0
+    stdout = capsys.readouterr().out
+    assert (
+        "Note: 2 file(s) in " in stdout
+        and "(1 image(s) in folders below the class folders, 1 not PNG or JPEG)"
+        in stdout
+        and "15 images are." in stdout
+    )
+    assert len(pd.read_csv(out)) == 15
