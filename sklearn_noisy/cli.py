@@ -286,7 +286,7 @@ def _print_columns(args, data):
         )
         print(
             f"Note: {len(data.skipped)} file(s) in {args.data} are not read "
-            f"({images} image(s) in folders below the class folders, "
+            f"({images} image(s) outside the class folders themselves, "
             f"{len(data.skipped) - images} not PNG or JPEG), e.g. "
             f"{data.skipped[0]!r}; {len(data.ids)} images are."
         )

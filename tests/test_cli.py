@@ -912,7 +912,7 @@ def test_cli_image_folder_names_the_files_it_does_not_read(tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert (
         "Note: 2 file(s) in " in stdout
-        and "(1 image(s) in folders below the class folders, 1 not PNG or JPEG)"
+        and "(1 image(s) outside the class folders themselves, 1 not PNG or JPEG)"
         in stdout
         and "15 images are." in stdout
     )
