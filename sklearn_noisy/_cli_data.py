@@ -73,9 +73,10 @@ def load_data(
     if path.is_dir():
         return _read_images(path, image_size, channels, labels)
     if suffix == ".npz":
-        return _read_npz(path, labels)
+        return _check_class_labels(_read_npz(path, labels), path)
     if is_table:
-        return _read_table(path, target, list(text), given, labels, plan, id_required)
+        data = _read_table(path, target, list(text), given, labels, plan, id_required)
+        return _check_class_labels(data, path)
     raise ValueError(
         f"cannot read {path}: expected a .csv, .parquet or .npz file, or a folder "
         f"with one sub-folder of PNG/JPEG images per class"
@@ -176,6 +177,26 @@ def _missing_tokens_hint(path, target, y):
         f"null, None and nan as missing); if they are a class, rename it in "
         f"the file"
     )
+
+
+def _check_class_labels(data, path):
+    """Refuse labels that are fractional numbers: a classifier needs classes.
+
+    scikit-learn said "Unknown label type: continuous" after the column
+    report had counted the values as classes.
+    """
+    import numpy as np
+
+    y = None if data.y is None else np.asarray(data.y)
+    if y is not None and y.dtype.kind == "f" and np.any(y != np.round(y)):
+        examples = [float(v) for v in np.unique(y[y != np.round(y)])[:3]]
+        raise ValueError(
+            f"the labels of {path.name} are fractional numbers (e.g. {examples}), "
+            f"not classes: a classifier learns one label out of a few values. "
+            f"Bin them first (e.g. into 'low' and 'high'), or use a regression "
+            f"tool"
+        )
+    return data
 
 
 def position_name(columns):

@@ -408,6 +408,12 @@ def _cmd_train(args):
         )
     _plan_outputs(args, [("--out", args.out)], [args.data], announce=False)
     data = _load_args(args)
+    n_classes = len(set(map(str, data.y))) if data.y is not None else 0
+    if args.decision != "balanced" and n_classes > 2:
+        raise ValueError(
+            f"--decision {args.decision} shifts a two-class decision; "
+            f"{args.data} has {n_classes} classes. Leave --decision out"
+        )
     _plan_outputs(args, [("--out", args.out)], [args.data])
     _print_columns(args, data)
     import joblib

@@ -498,6 +498,7 @@ def _bad_inputs(tmp_path):
     (tmp_path / "semicolons.csv").write_text("a;b;label\n1;2;x\n3;4;y\n")
     (tmp_path / "decimal_commas.csv").write_text("a;b;label\n1,5;2;x\n1,5;2,5;y\n")
     (tmp_path / "na_class.csv").write_text("a,label\n1,NA\n2,EU\n3,NA\n4,EU\n")
+    (tmp_path / "float_labels.csv").write_text("a,label\n5,0.5\n3,1.5\n9,0.5\n")
     detect = ["detect", "--out", out, *FAST]
     plain_detect = ["detect", str(plain), "--target", "label", *FAST]
     return {
@@ -602,6 +603,11 @@ def _bad_inputs(tmp_path):
             + ["--out", out],
             "its header has no comma: is it separated by ';'",
         ),
+        "fractional labels": (
+            ["detect", str(tmp_path / "float_labels.csv"), "--target", "label"]
+            + ["--out", out],
+            "are fractional numbers (e.g. [0.5, 1.5]), not classes",
+        ),
         "class named NA": (
             ["detect", str(tmp_path / "na_class.csv"), "--target", "label"]
             + ["--out", out],
@@ -676,6 +682,7 @@ _CASES = [
     "target with spaces around",
     "semicolon-separated",
     "semicolons and decimal commas",
+    "fractional labels",
     "class named NA",
     "existing out",
     "existing image grid",
@@ -795,7 +802,9 @@ def test_cli_train_decision_accuracy_refuses_three_classes(npz_file, tmp_path, c
     args = ["train", str(npz_file), "--out", str(model), "--decision", "accuracy"]
     assert main([*args, *FAST]) == 2
     err = capsys.readouterr().err
-    assert "two-class problem; y has 3 classes" in err
+    assert "--decision accuracy shifts a two-class decision" in err
+    assert "has 3 classes. Leave --decision out" in err
+    assert "epoch" not in err  # refused before training
     assert "Traceback" not in err
     assert not model.exists()
 
