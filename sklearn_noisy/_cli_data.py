@@ -146,18 +146,17 @@ def _header_hint(columns, target):
     spaced = [n for n in names if n.strip() == target and n != target]
     if spaced:
         return f" (the column {spaced[0]!r} has spaces around its name)"
-    if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
-        return (
-            " (the header was read as one column: is the file separated by "
-            "';', tabs or '|' rather than commas? Save it as comma-separated)"
-        )
-    return ""
+    return _other_separator(names[0]) if len(names) == 1 else ""
 
 
 def _separator_hint(path):
     """Suggest the separator when a CSV's header has no comma but ; or a tab."""
     with open(path, encoding="utf-8-sig", errors="replace") as file:
-        header = file.readline()
+        return _other_separator(file.readline())
+
+
+def _other_separator(header):
+    """Return a hint when ``header`` (a CSV's first line) is not comma-separated."""
     if "," not in header and any(sep in header for sep in ";\t|"):
         return (
             " (its header has no comma: is it separated by ';', tabs or '|'? "

@@ -25,17 +25,24 @@ def _check_unique_ids(data):
     The page's decisions are matched back to rows by ID; ``detect`` accepts
     a repeated ``--id`` (its report notes it), ``review`` cannot.
     """
-    import pandas as pd
-
-    ids = pd.Series(data.ids)
-    repeated = ids[ids.duplicated()]
-    if len(repeated):
+    repeated = _repeated(data.ids)
+    if repeated:
         raise ValueError(
-            f"--id column {data.id_name!r} has repeated values ({repeated.iloc[0]!r} "
+            f"--id column {data.id_name!r} has repeated values ({repeated[0]!r} "
             f"and {len(repeated) - 1} more): review matches decisions to rows by "
             f"ID, so each must name one row. Choose a unique column, or leave "
             f"--id out to identify rows by position"
         )
+
+
+def _repeated(ids):
+    """Return the IDs that repeat an earlier one, in order (as text)."""
+    seen, repeated = set(), []
+    for value in map(str, ids):
+        if value in seen:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
 
 
 def run_review(args):
@@ -179,7 +186,7 @@ def _apply_table(args, data, id_name):
         check_unique_header(data)
     # A CSV's IDs as written (review read "00196" as text, not as 196).
     ids = _table_ids(table if is_csv else typed, id_name, data, args.decisions)
-    if ids is not None and len(set(map(str, ids))) < len(ids):
+    if ids is not None and _repeated(ids):
         raise ValueError(
             f"{args.decisions} identifies rows by {id_name!r}, but that column "
             f"of {data.name} has repeated values: each ID must name one row "

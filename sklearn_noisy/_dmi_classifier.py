@@ -585,7 +585,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             # sizes the L_DMI batches and checks the warm-up's orientation.
             joint = self._training_joint(X_train, y_train, w_all, train)
             if warmup > 0:
-                self._warn_if_not_associated(checkpoint, joint)
+                self._warn_about_warm_up(checkpoint, joint)
             if checkpoint is not None:
                 checkpoint.patience = None
                 checkpoint.include_start = True
@@ -662,7 +662,7 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
         )
         return min(size, n_train)
 
-    def _warn_if_not_associated(self, checkpoint, joint):
+    def _warn_about_warm_up(self, checkpoint, joint):
         """Warn when L_DMI would start from a network that ignores the labels.
 
         The checkpoint keeps only weights positively associated with the
@@ -690,7 +690,8 @@ class DMIClassifier(RoutedParamsMixin, ClassifierMixin, BaseEstimator):
             return
         swapped = swapped_classes(joint)
         if swapped:
-            names = [self.classes_.tolist()[k] for k in swapped]
+            classes = self.classes_.tolist()
+            names = [classes[k] for k in swapped]
             warnings.warn(
                 f"After its cross-entropy warm-up, DMIClassifier's network "
                 f"predicts the classes {names} as a permutation of one another "

@@ -463,7 +463,7 @@ def _cmd_predict(args):
     _plan_outputs(args, [("--out", args.out)], [args.model, args.data])
     model = _load_model(args.model)
     info = getattr(model, "cli_input_", {})
-    _check_kind(args, info.get("kind"))
+    _check_kind(args, info.get("kind"), _path_kind(args.data))
     data = _load(
         args.data,
         target=args.target or info.get("target"),
@@ -505,34 +505,36 @@ _KINDS = {
 }
 
 
-def _check_kind(args, trained, given=None):
-    """Refuse data of another kind than the model was trained on.
+def _path_kind(path):
+    """Return the kind of DATA before reading it: None for an .npz.
 
-    ``given`` is the kind read from DATA; before reading, only whether DATA
-    is a table file is known. Other kinds met a message about --id or the
-    number of features.
+    A path that does not exist is None too: reading it says so.
     """
     from ._cli_data import TABLE_SUFFIXES
 
-    if trained not in _KINDS:
-        return  # a model from an older version: the model itself decides
-    if given is None:
-        data = Path(args.data)
-        is_table = data.is_file() and data.suffix.lower() in TABLE_SUFFIXES
-        if is_table == (trained == "table"):
-            return
-        given = "table" if is_table else "images" if data.is_dir() else None
-    if given is not None and given != trained:
-        raise ValueError(
-            f"{args.model} was trained on {_KINDS[trained]}, and {args.data} is "
-            f"{_KINDS[given]}: predict takes data of the kind the model was "
-            f"trained on"
-        )
-    if given is None:
-        raise ValueError(
-            f"{args.model} was trained on {_KINDS[trained]}, and {args.data} is "
-            f"not one: predict takes data of the kind the model was trained on"
-        )
+    path = Path(path)
+    if path.is_dir():
+        return "images"
+    is_table = path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
+    return "table" if is_table else None
+
+
+def _check_kind(args, trained, given):
+    """Refuse data of another kind than the model was trained on.
+
+    Called with the kind of DATA's path before reading it (an .npz is known
+    once read) and with the kind read. Other kinds met a message about --id
+    or the number of features.
+    """
+    if trained not in _KINDS or given == trained:
+        return  # also a model from an older version: the model decides
+    if given is None and trained != "table":
+        return  # an .npz against an array or image model: known once read
+    what = _KINDS[given] if given is not None else "not one"
+    raise ValueError(
+        f"{args.model} was trained on {_KINDS[trained]}, and {args.data} is "
+        f"{what}: predict takes data of the kind the model was trained on"
+    )
 
 
 def _unreadable_values(model, X):

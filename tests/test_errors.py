@@ -7,6 +7,7 @@ silent wrong result, before it was caught here.
 import numpy as np
 import pytest
 import torch
+from test_stream import PairDataset
 
 from sklearn_noisy import DMIClassifier, MislabelDetector
 from sklearn_noisy._core.modules import MLP
@@ -70,20 +71,6 @@ def test_estimators_refuse_bad_hidden_units_at_fit(blobs, Estimator):
         Estimator(module__hidden_units=0, max_epochs=1).fit(X, y)
 
 
-class _Items(torch.utils.data.Dataset):
-    """``(x, y)`` items of two arrays."""
-
-    def __init__(self, X, y):
-        self.X = torch.as_tensor(X, dtype=torch.float32)
-        self.y = torch.as_tensor(y)
-
-    def __len__(self):
-        return len(self.y)
-
-    def __getitem__(self, index):
-        return self.X[index], self.y[index]
-
-
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_estimators_refuse_non_finite_dataset_items(blobs, Estimator, value):
@@ -96,17 +83,17 @@ def test_estimators_refuse_non_finite_dataset_items(blobs, Estimator, value):
     X = X.copy()
     X[7, 1] = value
     with pytest.raises(ValueError, match="NaN or infinity: the x of item 7"):
-        Estimator(max_epochs=1).fit(_Items(X, y), None)
+        Estimator(max_epochs=1).fit(PairDataset(X, y), None)
 
 
 def test_dmi_classifier_refuses_non_finite_dataset_items_at_predict(blobs):
     """Check that predicting a streamed NaN raises instead of NaN probabilities."""
     X, y = blobs
-    clf = DMIClassifier(max_epochs=1, random_state=0).fit(_Items(X, y), None)
+    clf = DMIClassifier(max_epochs=1, random_state=0).fit(PairDataset(X, y), None)
     X = X.copy()
     X[3, 0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity: the x of item 3"):
-        clf.predict_proba(_Items(X, y))
+        clf.predict_proba(PairDataset(X, y))
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba"])
